@@ -1,0 +1,172 @@
+"""The `callsync` command: sync, models, simulate, demo.
+
+Exit codes (DESIGN §2): 0 ok; 1 some vendor or account failed (the others loaded);
+2 usage or configuration error; 3 another sync holds the warehouse lock.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+DEMO_DUCKDB = "callsync-demo.duckdb"
+
+
+def _quiet_libraries() -> None:
+    """No telemetry (loopback-only machines) and no chatter from the libraries on stderr."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+    for name in ("httpx", "httpcore", "dlt"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and library logs")
+    parser = argparse.ArgumentParser(prog="callsync", description=__doc__.splitlines()[0], parents=[common])
+    parser.set_defaults(verbose=False)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, parents=[common])
+
+    sync = command("sync", "sync the configured vendors, then build the models")
+    sync.add_argument("--vendor", action="append", dest="vendors", metavar="V",
+                      help="only this vendor (repeatable)")
+    sync.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    sync.add_argument("--refresh", action="store_true",
+                      help="fetch every non-frozen job regardless of fingerprints")
+    sync.add_argument("--json", action="store_true", help="print one machine-readable summary on stdout")
+
+    build = command("models", "rebuild analytics.* from what is loaded")
+    build.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+
+    simulate = command("simulate", "run the vendor simulator alone")
+    simulate.add_argument("--port", type=int, default=8787)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--jobs", type=int, default=12, help="jobs per account")
+    simulate.add_argument("--contacts", type=int, default=40, help="contacts per job")
+
+    demo = command("demo", "simulator + syncs + report into callsync-demo.duckdb")
+    demo.add_argument("--duckdb", metavar="PATH", default=DEMO_DUCKDB)
+    demo.add_argument("--cycles", type=int, default=4, help="clock advances after the first sync")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _quiet_libraries()
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO)
+    from pipelines.locking import LockHeld
+    from pipelines.runner import ConfigError
+
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as e:
+        _fail(args, f"configuration error: {e}")
+        return EXIT_CONFIG
+    except LockHeld as e:
+        _fail(args, str(e))
+        return EXIT_LOCKED
+    except KeyboardInterrupt:
+        _fail(args, "interrupted; the next sync completes what this one started")
+        return EXIT_PARTIAL
+
+
+def _fail(args, message: str) -> None:
+    if args.verbose:
+        traceback.print_exc()
+    print(f"callsync: {message}", file=sys.stderr)
+
+
+def cmd_sync(args) -> int:
+    from pipelines import report, runner
+
+    progress = report.Progress() if sys.stderr.isatty() and not args.json else None
+    try:
+        result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
+                             on_progress=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    if args.json:
+        print(json.dumps(report.sync_summary(result), indent=2, default=str))
+    else:
+        report.print_sync(result)
+    return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def cmd_models(args) -> int:
+    from pipelines import report, runner
+
+    path = Path(args.duckdb or runner.DEFAULT_DUCKDB)
+    if not path.exists():
+        raise runner.ConfigError(f"{path} does not exist; run `callsync sync` first")
+    result = runner.SyncResult()
+    runner.build_models(path.resolve(), result)
+    report.print_models(result)
+    return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def cmd_simulate(args) -> int:
+    from pipelines.simulator import World, serve_forever
+
+    print(f"simulator on http://127.0.0.1:{args.port} (seed {args.seed}); TalkifAI at /talkifai, "
+          f"control API at /_control; Ctrl-C stops it", file=sys.stderr)
+    serve_forever(World(seed=args.seed, jobs_per_account=args.jobs, contacts_per_job=args.contacts),
+                  port=args.port)
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    """Run the whole product against the simulator: several syncs as campaigns progress."""
+    import duckdb
+
+    from pipelines import report, runner
+    from pipelines.simulator import SimulatorServer, World
+
+    path = Path(args.duckdb).resolve()
+    for leftover in (path, runner.pipelines_dir_for(path), Path(f"{path}.wal")):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        elif leftover.exists():
+            leftover.unlink()
+    world = World(seed=7)
+    with SimulatorServer(world) as sim:
+        account = world.accounts["talkifai"]["default"]
+        os.environ.update({
+            "SOURCES__TALKIFAI__API_KEY": account["api_key"],
+            "SOURCES__TALKIFAI__ORGANIZATION_ID": account["organization_id"],
+            "SOURCES__TALKIFAI__BASE_URL": sim.vendor_url("talkifai"),
+            "CALLSYNC__STALENESS_S": "0",
+        })
+        for cycle in range(args.cycles + 1):
+            if cycle:
+                sim.advance(3600)
+            result = runner.sync(["talkifai"], path)
+            print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)")
+            report.print_sync(result)
+            if not result.ok:
+                return EXIT_PARTIAL
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        report.print_answers(con)
+    finally:
+        con.close()
+    print(f"\nwarehouse: {path} — try: duckdb {path.name} \"from analytics.job_success_rates\"")
+    return EXIT_OK
+
+
+COMMANDS = {"sync": cmd_sync, "models": cmd_models, "simulate": cmd_simulate, "demo": cmd_demo}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""What the commands print: sync summaries, progress on a terminal, and the answers tables."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.runner import SyncResult
+from pipelines.source import SyncStats
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Progress:
+    """One live status line per sync on a terminal (stderr), silent otherwise."""
+
+    def __init__(self) -> None:
+        self._status = err.status("starting")
+        self._status.start()
+
+    def update(self, name: str, stats: SyncStats) -> None:
+        self._status.update(f"{name}: {stats.jobs_listed} jobs listed, "
+                            f"{stats.jobs_fetched + stats.jobs_failed + stats.jobs_deleted}/{stats.jobs_to_fetch} "
+                            f"details fetched, {stats.rows['contacts']:,} contacts")
+
+    def close(self) -> None:
+        self._status.stop()
+
+
+def sync_summary(result: SyncResult) -> dict[str, Any]:
+    """The `--json` summary: one object, stable keys, for cron wrappers and orchestrators."""
+    return {
+        "ok": result.ok,
+        "vendors": [{
+            "vendor": r.vendor, "account": r.account, "ok": r.ok, "error": r.error,
+            "seconds": round(r.seconds, 3), "requests": r.stats.requests, "retries": r.stats.retries,
+            "jobs_listed": r.stats.jobs_listed, "jobs_fetched": r.stats.jobs_fetched,
+            "jobs_failed": r.stats.jobs_failed, "jobs_deleted": r.stats.jobs_deleted,
+            "rejected_records": r.stats.rejected, "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
+        } for r in result.runs],
+        "models": result.models,
+        "models_error": result.models_error,
+        "unknown_statuses": [list(u) for u in result.unknown_statuses],
+    }
+
+
+def print_sync(result: SyncResult) -> None:
+    for r in result.runs:
+        name = f"{r.vendor}/{r.account}"
+        if not r.ok:
+            err.print(f"{name}: FAILED — {r.error}")
+            continue
+        s = r.stats
+        out.print(f"{name}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
+                  f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}; "
+                  f"rows {', '.join(f'{t} {n:,}' for t, n in sorted(s.rows.items())) or 'none'}; "
+                  f"{s.requests} requests ({s.retries} retried) in {r.seconds:.1f}s")
+        for line in s.errors:
+            err.print(f"{name}: job failed after retries, will retry next run — {line}")
+        if s.rejected:
+            err.print(f"{name}: {s.rejected} records rejected or partly loaded; see {r.vendor}.rejected_records")
+    print_models(result)
+
+
+def print_models(result: SyncResult) -> None:
+    if result.models_error:
+        err.print(f"models: FAILED — {result.models_error}")
+        return
+    if result.models:
+        out.print("models: " + ", ".join(f"{name} {n:,}" for name, n in result.models.items()))
+    for vendor, field, value, count in result.unknown_statuses:
+        err.print(f"{vendor}: {count:,} rows with unmapped {field} {value!r} loaded as 'unknown'; "
+                  f"add it to sql/seeds/status_map_{vendor}.csv")
+
+
+def _table(title: str, rows: list[tuple], headers: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for h in headers:
+        table.add_column(h, justify="right" if h not in ("job", "status", "reason", "vendor", "job status") else "left")
+    for row in rows:
+        table.add_row(*("" if v is None else f"{v:.1%}" if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
+def print_answers(con) -> None:
+    """Per-job success rates and the most common failure reasons."""
+    jobs = con.execute("""
+        select vendor, job_name, job_status, contacts_total, contacts_open, successes, failures,
+               success_rate
+        from analytics.job_success_rates order by vendor, job_name""").fetchall()
+    out.print(_table("Job success rates (success = completed ÷ finished calls)", jobs,
+                     ["vendor", "job", "job status", "contacts", "open", "successes", "failures", "success rate"]))
+    reasons = con.execute("""
+        select status, coalesce(error_code, ''), coalesce(failure_reason, ''), sum(contacts) as n,
+               sum(contacts) / sum(sum(contacts)) over () as share
+        from analytics.failure_reasons group by all order by n desc limit 10""").fetchall()
+    out.print(_table("Top failure reasons (all jobs)", reasons, ["status", "SIP", "reason", "contacts", "share"]))
+    sys.stdout.flush()

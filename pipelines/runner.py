@@ -1,0 +1,179 @@
+"""One dlt pipeline per configured (vendor, account), then the models.
+
+Configuration is read through dlt (`.dlt/secrets.toml`, `.dlt/config.toml`, environment
+variables), each key looked up at its exact path so that no account can pick up another
+section's key. Command-line flags override config, which overrides the defaults here.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+
+from pipelines import models
+from pipelines.http import HttpSettings
+from pipelines.locking import warehouse_lock
+from pipelines.source import SyncOptions, SyncStats
+from pipelines.sync_state import load_known_jobs
+from pipelines.vendors import VENDORS, VendorSpec
+
+DEFAULT_DUCKDB = "callsync.duckdb"
+
+
+class ConfigError(Exception):
+    """Missing or invalid configuration: exit code 2, one line saying what to set."""
+
+
+@dataclass
+class VendorRun:
+    """The outcome of one (vendor, account) pipeline."""
+
+    vendor: str
+    account: str
+    stats: SyncStats
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class SyncResult:
+    runs: list[VendorRun] = field(default_factory=list)
+    models: dict[str, int] = field(default_factory=dict)
+    unknown_statuses: list[tuple] = field(default_factory=list)
+    models_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.runs) and self.models_error is None
+
+
+def _setting(path: str, default: Any, cast: Callable[[Any], Any] = float) -> Any:
+    value = dlt.config.get(path)
+    if value is None:
+        return default
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path} = {value!r} is not a valid {cast.__name__}") from None
+
+
+def configured_accounts(spec: VendorSpec) -> dict[str, dict[str, Any]]:
+    """The vendor's accounts (name → config), empty when the vendor is not configured.
+
+    A flat `[sources.<vendor>]` section is the account `default`.
+    """
+    section = f"sources.{spec.name}"
+    values = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.config_keys}
+    if all(v is None for k, v in values.items() if k in spec.required_keys):
+        return {}
+    missing = [k for k in spec.required_keys if values.get(k) in (None, "")]
+    if missing:
+        raise ConfigError(f"{spec.name}: missing {', '.join(f'{section}.{k}' for k in missing)} "
+                          f"(set it in .dlt/secrets.toml or as {section.upper().replace('.', '__')}__"
+                          f"{missing[0].upper()})")
+    return {"default": {k: v for k, v in values.items() if v is not None}}
+
+
+def pipelines_dir_for(duckdb_path: Path) -> Path:
+    """dlt's working folder beside the warehouse, so two warehouses never share state."""
+    return duckdb_path.with_name(duckdb_path.name + ".pipelines")
+
+
+def make_pipeline(vendor: str, account: str, duckdb_path: Path) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"callsync_{vendor}_{account}",
+        destination=dlt.destinations.duckdb(str(duckdb_path)),
+        dataset_name=vendor,
+        pipelines_dir=str(pipelines_dir_for(duckdb_path)),
+    )
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The exception a user can act on, below dlt's step wrappers."""
+    seen = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        inner = error.__cause__ or error.__context__
+        if inner is None:
+            break
+        error = inner
+    return error
+
+
+def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_path: Path,
+                 options: SyncOptions, http: HttpSettings,
+                 on_progress: Callable[[str, SyncStats], None] | None = None) -> VendorRun:
+    """Finish what a dead run left, then extract and load one account; never raises."""
+    stats = SyncStats(on_progress=(lambda s: on_progress(f"{spec.name}/{account}", s)) if on_progress else None)
+    run = VendorRun(spec.name, account, stats)
+    started = time.monotonic()
+    try:
+        pipeline = make_pipeline(spec.name, account, duckdb_path)
+        if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
+            pipeline.normalize()
+            pipeline.load()
+        known = load_known_jobs(pipeline.sql_client, account)
+        source = spec.source(**config, account=account, known_jobs=known, options=options, http=http,
+                             stats=stats)
+        pipeline.run(source)
+    except Exception as e:  # reported per vendor; the other vendors go on
+        cause = _root_cause(e)
+        run.error = f"{type(cause).__name__}: {cause}".splitlines()[0]
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None = None,
+         refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None) -> SyncResult:
+    """Sync every configured vendor (or those named), then rebuild `analytics.*`."""
+    specs = [VENDORS[v] for v in vendors] if vendors else list(VENDORS.values())
+    accounts = {spec.name: configured_accounts(spec) for spec in specs}
+    if vendors:
+        unconfigured = [v for v in vendors if not accounts[v]]
+        if unconfigured:
+            raise ConfigError(f"{', '.join(unconfigured)}: not configured (set sources.{unconfigured[0]}.api_key)")
+    if not any(accounts.values()):
+        raise ConfigError("no vendor is configured: set sources.<vendor>.api_key in .dlt/secrets.toml "
+                          "(see .dlt/example.secrets.toml)")
+
+    path = Path(duckdb_path or dlt.config.get("callsync.duckdb") or DEFAULT_DUCKDB).resolve()
+    options = SyncOptions(staleness_s=_setting("callsync.staleness_s", 3600.0), refresh=refresh,
+                          max_concurrency=_setting("callsync.max_concurrency", 8, int))
+    http = HttpSettings(timeout_s=_setting("callsync.timeout_s", 30.0),
+                        retry_after_max_s=_setting("callsync.retry_after_max_s", 60.0),
+                        max_attempts=_setting("callsync.max_attempts", 6, int),
+                        max_concurrency=options.max_concurrency)
+    result = SyncResult()
+    with warehouse_lock(pipelines_dir_for(path), _setting("callsync.lock_timeout_s", 0.0)):
+        for spec in specs:
+            for account, config in accounts[spec.name].items():
+                result.runs.append(sync_account(spec, account, config, path, options, http, on_progress))
+        build_models(path, result)
+    return result
+
+
+def build_models(path: Path, result: SyncResult) -> None:
+    """Rebuild `analytics.*` from whatever is loaded, recording failures in `result`."""
+    try:
+        con = duckdb.connect(str(path))
+        try:
+            result.models = models.build_models(con, models.REGISTERED_VENDORS, timezone=_report_timezone())
+            result.unknown_statuses = models.unknown_statuses(con)
+        finally:
+            con.close()
+    except Exception as e:
+        result.models_error = str(e).splitlines()[0]
+
+
+def _report_timezone() -> str:
+    return dlt.config.get("callsync.report_timezone") or "UTC"

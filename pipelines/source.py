@@ -1,0 +1,246 @@
+"""The vendor-neutral sync: list every job, fetch the details that changed, load it all at once.
+
+A vendor package supplies a `VendorApi` (how to page its list, fingerprint a job, fetch a
+job's detail pages); this module does the rest the same way for every vendor: change
+detection, bounded concurrent detail fetches, per-job error isolation, deletions, typed
+Arrow tables, rejected records, and the `sync_state` rows committed with the data.
+
+Everything is yielded by one dlt resource as table variants, because the tables are
+produced together: a job's state row may only be written once its contacts were, and
+deletions are only known once the whole list was read.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, Protocol
+
+import dlt
+
+from pipelines.http import AuthError, HttpError, NotFound, VendorClient
+from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_records, rejected_rows
+from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
+
+SYNC_ERRORS = Table(
+    "sync_errors",
+    (Column("vendor", "text"), Column("account", "text"), Column("job_id", "text"),
+     Column("error", "text"), Column("at", "timestamp")),
+    write_disposition="append", keep_extra=False,
+)
+
+
+class ResponseShapeError(HttpError):
+    """A 200 response whose body is not the documented envelope."""
+
+
+@dataclass(frozen=True)
+class ListedJob:
+    job_id: str
+    fingerprint: str
+    is_terminal: bool
+
+
+@dataclass(frozen=True)
+class DetailPage:
+    """Records for one table from one detail response."""
+
+    table: Table
+    endpoint: str
+    records: list[Any]
+
+
+class VendorApi(Protocol):
+    """What a vendor package implements; everything else is shared."""
+
+    vendor: str
+    jobs_table: Table
+    list_endpoint: str
+
+    def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]: ...
+
+    def listed_job(self, row: dict) -> ListedJob:
+        """Identity, fingerprint and terminal flag of a typed `jobs` row."""
+        ...
+
+    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]: ...
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`."""
+
+    staleness_s: float = 3600.0
+    refresh: bool = False
+    max_concurrency: int = 8
+
+
+@dataclass
+class SyncStats:
+    """What a run did, for the command's summary."""
+
+    jobs_listed: int = 0
+    jobs_to_fetch: int = 0
+    jobs_fetched: int = 0
+    jobs_failed: int = 0
+    jobs_deleted: int = 0
+    rejected: int = 0
+    requests: int = 0
+    retries: int = 0
+    rows: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    on_progress: Callable[[SyncStats], None] | None = None
+
+    def progress(self) -> None:
+        if self.on_progress:
+            self.on_progress(self)
+
+
+_DONE = object()
+
+
+class _ArrowHintsFilter(logging.Filter):
+    """dlt warns on every page that our declared hints (json, not-null keys) differ from the
+    Arrow schema; that difference is intended and dlt keeps the declared hints."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_ArrowHintsFilter())
+
+
+def fetch_concurrently(fetch: Callable[[str], Iterable[Any]], job_ids: Iterable[str],
+                       workers: int) -> Iterator[tuple[str, Any]]:
+    """Yield `(job_id, item)` from `fetch(job_id)` run on `workers` threads.
+
+    Each job ends with `(job_id, _DONE)` or `(job_id, exception)`. At most `workers` jobs are
+    in flight and the hand-over queue is bounded, so memory does not grow with the data.
+    """
+    handover: queue.Queue = queue.Queue(maxsize=workers * 2)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> None:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def work(job_id: str) -> None:
+        try:
+            for item in fetch(job_id):
+                if stop.is_set():
+                    return
+                put((job_id, item))
+            put((job_id, _DONE))
+        except Exception as e:  # handed to the consumer, which decides what it means
+            put((job_id, e))
+
+    pending = iter(job_ids)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="callsync-detail")
+    try:
+        active = 0
+        for job_id in islice(pending, workers):
+            pool.submit(work, job_id)
+            active += 1
+        while active:
+            job_id, item = handover.get()
+            if item is _DONE or isinstance(item, BaseException):
+                active -= 1
+                following = next(pending, None)
+                if following is not None:
+                    pool.submit(work, following)
+                    active += 1
+            yield job_id, item
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
+              options: SyncOptions, stats: SyncStats) -> Iterator[Any]:
+    """Yield every table of one vendor account for one run."""
+    now = datetime.now(UTC)
+    injected = {"account": account, "synced_at": now}
+    rejections: list[Rejection] = []
+
+    listed: dict[str, ListedJob] = {}
+    for page in api.list_job_pages(client):
+        rows = parse_records(page, api.jobs_table, injected, api.list_endpoint, rejections)
+        for row in rows:
+            job = api.listed_job(row)
+            listed[job.job_id] = job
+        if rows:
+            stats.rows[api.jobs_table.name] += len(rows)
+            yield api.jobs_table.mark(rows)
+    stats.jobs_listed = len(listed)
+
+    states = [state_row(account, job_id, prev.fingerprint, prev.fetched_at, frozen=True, is_deleted=True)
+              for job_id, prev in known.items() if job_id not in listed and not prev.is_deleted]
+    stats.jobs_deleted = len(states)
+
+    to_fetch = [job for job in listed.values()
+                if needs_fetch(known.get(job.job_id), job.fingerprint, now, options.staleness_s, options.refresh)]
+    stats.jobs_to_fetch = len(to_fetch)
+    stats.progress()
+
+    def fetch(job_id: str) -> Iterator[DetailPage]:
+        return api.fetch_detail(client, job_id)
+
+    errors = []
+    for job_id, item in fetch_concurrently(fetch, [j.job_id for j in to_fetch], options.max_concurrency):
+        if isinstance(item, DetailPage):
+            rows = parse_records(item.records, item.table, {**injected, "job_id": job_id}, item.endpoint,
+                                 rejections)
+            if rows:
+                stats.rows[item.table.name] += len(rows)
+                yield item.table.mark(rows)
+            continue
+        job = listed[job_id]
+        if item is _DONE:
+            stats.jobs_fetched += 1
+            states.append(state_row(account, job_id, job.fingerprint, now, frozen=job.is_terminal))
+        elif isinstance(item, NotFound):
+            stats.jobs_deleted += 1
+            states.append(state_row(account, job_id, job.fingerprint, now, frozen=True, is_deleted=True))
+        elif isinstance(item, AuthError):
+            raise item
+        elif isinstance(item, HttpError):
+            stats.jobs_failed += 1
+            message = f"job {job_id}: {item}"
+            stats.errors.append(message)
+            errors.append({"vendor": api.vendor, "account": account, "job_id": job_id,
+                           "error": str(item), "at": now})
+        else:
+            raise item
+        stats.progress()
+
+    if states:
+        yield SYNC_STATE.mark(states)
+    if errors:
+        yield SYNC_ERRORS.mark(errors)
+    if rejections:
+        stats.rejected = len(rejections)
+        yield REJECTED_RECORDS.mark(rejected_rows(api.vendor, account, rejections, now))
+
+
+def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
+                    options: SyncOptions, stats: SyncStats):
+    """The dlt resource of one vendor account; its tables are variants named by `Table`."""
+
+    def run() -> Iterator[Any]:
+        try:
+            yield from sync_jobs(api, client, account, known, options, stats)
+        finally:
+            stats.requests, stats.retries = client.requests, client.retries
+            client.close()
+
+    return dlt.resource(run(), name=api.vendor, max_table_nesting=0)

@@ -1,0 +1,87 @@
+"""TalkifAI: jobs from `GET /batch/jobs`, contacts from `GET /batch/jobs/{id}` (VENDORS.md §1)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+
+from pipelines.http import HttpSettings, VendorClient, bearer
+from pipelines.source import (
+    DetailPage,
+    ListedJob,
+    ResponseShapeError,
+    SyncOptions,
+    SyncStats,
+    vendor_resource,
+)
+from pipelines.sync_state import JobState, fingerprint
+from pipelines.talkifai import settings
+
+
+def _field(body: Any, name: str, kind: type, endpoint: str) -> Any:
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, kind):
+        raise ResponseShapeError(f"{endpoint}: response has no {kind.__name__} '{name}'")
+    return value
+
+
+class TalkifaiApi:
+    vendor = "talkifai"
+    jobs_table = settings.JOBS
+    list_endpoint = settings.JOBS_PATH
+
+    def __init__(self, organization_id: str):
+        self.organization_id = organization_id
+
+    def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
+        """Offset paging (page 1..n, pageSize 100) until a short page or the reported total."""
+        page, seen = 1, 0
+        while True:
+            body = client.get_json(settings.JOBS_PATH, {
+                "organizationId": self.organization_id, "page": page, "pageSize": settings.JOBS_PAGE_SIZE})
+            jobs = _field(body, "batchJobs", list, settings.JOBS_PATH)
+            total = _field(body, "total", int, settings.JOBS_PATH)
+            yield jobs
+            seen += len(jobs)
+            if not jobs or seen >= total:
+                return
+            page += 1
+
+    def listed_job(self, row: dict) -> ListedJob:
+        return ListedJob(
+            job_id=row["id"],
+            fingerprint=fingerprint(row[c] for c in settings.FINGERPRINT_COLUMNS),
+            is_terminal=row["status"] in settings.TERMINAL_JOB_STATUSES,
+        )
+
+    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]:
+        """Every contacts page of one job (500 per page) and, from the first, the detail-only fields."""
+        path = settings.JOB_DETAIL_PATH.format(job_id=job_id)
+        page = 1
+        while True:
+            body = client.get_json(path, {"contactsPage": page, "contactsPageSize": settings.CONTACTS_PAGE_SIZE})
+            contacts = _field(body, "contacts", list, settings.JOB_DETAIL_PATH)
+            if page == 1:
+                yield DetailPage(settings.JOB_DETAILS, settings.JOB_DETAIL_PATH, [body])
+            yield DetailPage(settings.CONTACTS, settings.JOB_DETAIL_PATH, contacts)
+            if not body.get("contactsHasMore") or not contacts:
+                return
+            page += 1
+
+
+@dlt.source(name="talkifai", max_table_nesting=0)
+def talkifai_source(
+    api_key: str = dlt.secrets.value,
+    organization_id: str = dlt.secrets.value,
+    base_url: str = settings.BASE_URL,
+    account: str = "default",
+    known_jobs: dict[str, JobState] | None = None,
+    options: SyncOptions | None = None,
+    http: HttpSettings | None = None,
+    stats: SyncStats | None = None,
+):
+    """One TalkifAI account. `known_jobs` is its `sync_state` (see pipelines.sync_state)."""
+    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
+    return vendor_resource(TalkifaiApi(organization_id), client, account, known_jobs or {},
+                           options or SyncOptions(), stats if stats is not None else SyncStats())

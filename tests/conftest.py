@@ -1,0 +1,63 @@
+"""Shared fixtures: a live simulator on 127.0.0.1 and an isolated working directory per test."""
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from pipelines.simulator import SimulatorServer, World
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty working directory: no .dlt config of the developer's leaks into a test."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.setenv("LOAD__TRUNCATE_STAGING_DATASET", "true")
+    return tmp_path
+
+
+def configure_talkifai(monkeypatch, sim: SimulatorServer, account: str = "default", staleness_s: float | None = 0):
+    creds = sim.world.accounts["talkifai"][account]
+    monkeypatch.setenv("SOURCES__TALKIFAI__API_KEY", creds["api_key"])
+    monkeypatch.setenv("SOURCES__TALKIFAI__ORGANIZATION_ID", creds["organization_id"])
+    monkeypatch.setenv("SOURCES__TALKIFAI__BASE_URL", sim.vendor_url("talkifai"))
+    if staleness_s is None:
+        monkeypatch.delenv("CALLSYNC__STALENESS_S", raising=False)
+    else:
+        monkeypatch.setenv("CALLSYNC__STALENESS_S", str(staleness_s))
+    return creds
+
+
+@pytest.fixture
+def sim():
+    with SimulatorServer(World(seed=11, jobs_per_account=12, contacts_per_job=120)) as server:
+        yield server
+
+
+def _plain(value):
+    """Warehouse values in the truth's representation: ISO 'Z' timestamps, rounded floats."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    return value
+
+
+def _sorted(rows) -> list[tuple]:
+    return sorted(rows, key=lambda row: tuple((v is None, str(v)) for v in row))
+
+
+def warehouse_rows(db, relation: str, columns: list[str], where: str = "true") -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(f"select {', '.join(columns)} from analytics.{relation} where {where}").fetchall()
+    finally:
+        con.close()
+    return _sorted(tuple(_plain(v) for v in row) for row in rows)
+
+
+def truth_rows(truth: dict, relation: str, columns: list[str]) -> list[tuple]:
+    return _sorted(tuple(_plain(r[c]) for c in columns) for r in truth[relation])
