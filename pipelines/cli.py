@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail(args, "interrupted; the next sync completes what this one started")
         return EXIT_PARTIAL
+    except Exception as e:  # anything unforeseen still ends in one line (--verbose: traceback)
+        _fail(args, f"{type(e).__name__}: {e}".splitlines()[0])
+        return EXIT_PARTIAL
 
 
 def _fail(args, message: str) -> None:

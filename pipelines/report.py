@@ -10,8 +10,9 @@ from rich.table import Table
 from pipelines.runner import SyncResult
 from pipelines.source import SyncStats
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (cron logs, CI) gets a fixed width instead of rich's 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
 class Progress:

@@ -17,7 +17,7 @@ import dlt
 import duckdb
 
 from pipelines import models
-from pipelines.http import HttpSettings
+from pipelines.http import HttpError, HttpSettings
 from pipelines.locking import warehouse_lock
 from pipelines.source import SyncOptions, SyncStats
 from pipelines.sync_state import load_known_jobs
@@ -99,9 +99,10 @@ def make_pipeline(vendor: str, account: str, duckdb_path: Path) -> dlt.Pipeline:
 
 
 def _root_cause(error: BaseException) -> BaseException:
-    """The exception a user can act on, below dlt's step wrappers."""
+    """The exception a user can act on: callsync's own HTTP error if there is one, else the
+    innermost cause below dlt's step wrappers."""
     seen = set()
-    while id(error) not in seen:
+    while id(error) not in seen and not isinstance(error, HttpError):
         seen.add(id(error))
         inner = error.__cause__ or error.__context__
         if inner is None:
@@ -136,6 +137,9 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_
 def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None = None,
          refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None) -> SyncResult:
     """Sync every configured vendor (or those named), then rebuild `analytics.*`."""
+    unknown = [v for v in vendors or () if v not in VENDORS]
+    if unknown:
+        raise ConfigError(f"unknown vendor {unknown[0]!r} (known: {', '.join(VENDORS)})")
     specs = [VENDORS[v] for v in vendors] if vendors else list(VENDORS.values())
     accounts = {spec.name: configured_accounts(spec) for spec in specs}
     if vendors:

@@ -366,8 +366,8 @@ def _check_contact_invariants(x: dict) -> None:
         assert x["completedAt"] and x["failureReason"] and x["callDuration"] is None
         if x["errorCode"] is not None:
             assert x["failureReason"].startswith(f"SIP status: {x['errorCode']} ")
-    if s in ("no_answer", "busy", "timeout"):
-        assert x["attemptCount"] == x["maxAttempts"] or x["nextRetryAt"] is None
+    if s in ("no_answer", "busy", "timeout"):  # retryable: final only once attempts run out
+        assert x["attemptCount"] == x["maxAttempts"] and x["nextRetryAt"] is None
     if s == "cancelled":
         assert x["completedAt"] and x["nextRetryAt"] is None
 
@@ -419,7 +419,7 @@ def test_faults_and_request_counts():
                                     "talkifai GET (unmatched)": 1}
         assert counts["total"] == 7
         log = sim.request_counts(detail=True)["log"]
-        assert [e["status"] for e in log][:3] == [429, counts_status(log[1]), 200]
+        assert log[0]["status"] == 429 and log[1]["status"] in (500, 502, 503) and log[2]["status"] == 200
         assert log[5]["path"] == f"/talkifai/batch/jobs/{job_id}" and log[5]["status"] == 200
         assert log[0]["query"] == f"organizationId={ORG}"
         assert KEY not in json.dumps(log)
@@ -431,11 +431,6 @@ def test_faults_and_request_counts():
             sim.set_faults(rate=0.5, kinds=["500"], seed=3)
             draws.append([c.get("/batch/jobs", params=params).status_code for _ in range(12)])
         assert draws[0] == draws[1] and {200, 500} == set(draws[0])
-
-
-def counts_status(entry: dict) -> int:
-    assert entry["status"] in (500, 502, 503)
-    return entry["status"]
 
 
 def test_latency_and_control_errors():

@@ -17,6 +17,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 
 START = int(datetime(2026, 11, 1, 8, 0, 0, tzinfo=UTC).timestamp())
 NEVER = 2**31 - 1  # "no such time" in the int32 columns (times are relative to the job start)
@@ -59,12 +60,9 @@ ALL_OUTCOMES = OUTCOMES + (
     ("cancelled", None, None, 0, 0, 0),
     ("failed", None, "Batch job failed: SIP trunk unavailable", 0, 0, 0),
 )
-_CUMULATIVE = []
-_acc = 0.0
-for _o in OUTCOMES:
-    _acc += _o[3]
-    _CUMULATIVE.append(_acc / sum(o[3] for o in OUTCOMES))
-_CUMULATIVE[-1] = 1.0
+_WEIGHT = sum(o[3] for o in OUTCOMES)
+_CUMULATIVE = [w / _WEIGHT for w in accumulate(o[3] for o in OUTCOMES)]
+_CUMULATIVE[-1] = 1.0  # no float gap at the top
 _OUTCOME_CODE = [CODE[o[0]] for o in ALL_OUTCOMES]
 _OUTCOME_RETRYABLE = [o[0] in RETRYABLE for o in OUTCOMES]
 
@@ -369,6 +367,7 @@ class World:
         self.now = START
         self.deletions = 0
         self._jobs: dict[tuple[str, str], list[Job]] = {}
+        self._index: dict[tuple[str, str], dict[str, Job]] = {}
         self._lock = threading.RLock()
 
     @property
@@ -394,7 +393,9 @@ class World:
                 if jobs is None:
                     if account not in self.accounts.get(vendor, {}):
                         raise KeyError(f"unknown account {vendor}/{account}")
-                    jobs = self._jobs[key] = self._generate(vendor, account)
+                    jobs = self._generate(vendor, account)
+                    self._index[key] = {j.job_id: j for j in jobs}
+                    self._jobs[key] = jobs
         return jobs
 
     def jobs(self, vendor: str, account: str) -> list[Job]:
@@ -403,10 +404,10 @@ class World:
         return [j for j in self.all_jobs(vendor, account) if j.created_at <= now and j.deleted_at is None]
 
     def job(self, vendor: str, account: str, job_id: str) -> Job | None:
-        for j in self.all_jobs(vendor, account):
-            if j.job_id == job_id:
-                return j if j.created_at <= self.now and j.deleted_at is None else None
-        return None
+        """The job if a client can see it now, else None (unknown, not yet created, deleted)."""
+        self.all_jobs(vendor, account)
+        j = self._index[(vendor, account)].get(job_id)
+        return j if j is not None and j.created_at <= self.now and j.deleted_at is None else None
 
     def delete_job(self, vendor: str, account: str, job_id: str) -> bool:
         with self._lock:

@@ -1,0 +1,128 @@
+"""The `callsync` command as users and cron run it: real processes, exit codes, one-line errors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+from pipelines.locking import warehouse_lock
+from pipelines.runner import pipelines_dir_for
+from tests.conftest import configure_talkifai
+
+
+def callsync(*args: str, cwd, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLSYNC__"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def talkifai_env(sim) -> dict[str, str]:
+    creds = sim.world.accounts["talkifai"]["default"]
+    return {"SOURCES__TALKIFAI__API_KEY": creds["api_key"],
+            "SOURCES__TALKIFAI__ORGANIZATION_ID": creds["organization_id"],
+            "SOURCES__TALKIFAI__BASE_URL": sim.vendor_url("talkifai")}
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_sync_prints_rows_and_requests_and_json_summary(sim, workdir):
+    proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert "talkifai/default:" in proc.stdout and "requests" in proc.stdout
+    assert "analytics.job_success_rates" in proc.stdout
+
+    proc = callsync("sync", "--duckdb", "w.duckdb", "--json", cwd=workdir, env=talkifai_env(sim))
+    assert proc.returncode == EXIT_OK, proc.stderr
+    summary = json.loads(proc.stdout)
+    (vendor,) = summary["vendors"]
+    jobs = len(sim.truth("talkifai")["jobs"])
+    assert (vendor["vendor"], vendor["ok"], vendor["jobs_listed"], vendor["requests"]) == ("talkifai", True, jobs, 1)
+    assert summary["models"]["analytics.jobs"] == jobs
+
+
+def test_no_configuration_is_a_config_error(workdir):
+    proc = callsync("sync", cwd=workdir)
+    assert proc.returncode == EXIT_CONFIG
+    assert "no vendor is configured" in one_line_error(proc)
+
+
+def test_missing_organization_id_names_the_key(workdir):
+    proc = callsync("sync", cwd=workdir, env={"SOURCES__TALKIFAI__API_KEY": "k"})
+    assert proc.returncode == EXIT_CONFIG
+    assert "sources.talkifai.organization_id" in one_line_error(proc)
+
+
+def test_unknown_vendor_is_a_usage_error(workdir):
+    proc = callsync("sync", "--vendor", "nosuch", cwd=workdir, env={"SOURCES__TALKIFAI__API_KEY": "k"})
+    assert proc.returncode == EXIT_CONFIG
+    assert "nosuch" in one_line_error(proc)
+
+
+def test_bad_api_key_fails_the_vendor_with_one_line(sim, workdir):
+    env = {**talkifai_env(sim), "SOURCES__TALKIFAI__API_KEY": "wrong-key-456"}
+    proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert proc.returncode == EXIT_PARTIAL
+    line = [x for x in proc.stderr.splitlines() if "FAILED" in x]
+    assert len(line) == 1 and "talkifai/default" in line[0] and "401" in line[0]
+    assert "wrong-key-456" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unreachable_host_fails_the_vendor(workdir):
+    env = {"SOURCES__TALKIFAI__API_KEY": "k", "SOURCES__TALKIFAI__ORGANIZATION_ID": "o",
+           "SOURCES__TALKIFAI__BASE_URL": "http://127.0.0.1:9", "CALLSYNC__MAX_ATTEMPTS": "2"}
+    proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert proc.returncode == EXIT_PARTIAL
+    assert "talkifai/default: FAILED" in proc.stderr and "ConnectError" in proc.stderr
+
+
+def test_second_sync_on_a_locked_warehouse_exits_3(sim, workdir):
+    with warehouse_lock(pipelines_dir_for((workdir / "w.duckdb").resolve())):
+        started = time.monotonic()
+        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
+    assert proc.returncode == EXIT_LOCKED
+    assert "holds the warehouse lock" in one_line_error(proc)
+    assert time.monotonic() - started < 30
+
+
+def test_models_without_a_warehouse_is_a_config_error(workdir):
+    proc = callsync("models", "--duckdb", "missing.duckdb", cwd=workdir)
+    assert proc.returncode == EXIT_CONFIG
+    assert "does not exist" in one_line_error(proc)
+
+
+@pytest.mark.parametrize("cycles", [1])
+def test_demo_prints_the_answers(workdir, cycles):
+    proc = callsync("demo", "--cycles", str(cycles), cwd=workdir)
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert "Job success rates" in proc.stdout and "Top failure reasons" in proc.stdout
+    assert "sync 2 of 2" in proc.stdout
+    assert (workdir / "callsync-demo.duckdb").exists()
+
+
+def test_lock_with_timeout_waits_for_the_holder(workdir):
+    folder = workdir / "x.pipelines"
+    with warehouse_lock(folder):
+        with pytest.raises(Exception, match="holds the warehouse lock"):
+            with warehouse_lock(folder, timeout_s=0.3):
+                pass
+    with warehouse_lock(folder, timeout_s=0.3):
+        pass
+
+
+def test_configured_vendor_env_is_used_in_process(sim, workdir, monkeypatch):
+    from pipelines import runner
+
+    configure_talkifai(monkeypatch, sim)
+    assert runner.sync(None, workdir / "w.duckdb").ok
