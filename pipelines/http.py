@@ -44,9 +44,10 @@ class HttpSettings:
 class HttpError(Exception):
     """A response the caller must handle; the message is one readable line without secrets."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, body: bytes = b""):
         super().__init__(message)
         self.status = status
+        self.body = body  # for vendors whose error envelopes carry meaning (Weya's empty-list 404)
 
 
 class AuthError(HttpError):
@@ -137,11 +138,11 @@ class VendorClient:
             raise RetryableError(_describe(response), status,
                                  parse_retry_after(response.headers.get("Retry-After")))
         if status in (401, 403):
-            raise AuthError(_describe(response), status)
+            raise AuthError(_describe(response), status, response.content)
         if status == 404:
-            raise NotFound(_describe(response), status)
+            raise NotFound(_describe(response), status, response.content)
         if status >= 400:
-            raise HttpError(_describe(response), status)
+            raise HttpError(_describe(response), status, response.content)
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:

@@ -57,11 +57,16 @@ class DetailPage:
 
 
 class VendorApi(Protocol):
-    """What a vendor package implements; everything else is shared."""
+    """What a vendor package implements; everything else is shared.
+
+    `staleness_s` overrides `[callsync] staleness_s` for a vendor whose list shows no progress
+    (0: refetch its open jobs every run); None keeps the configured value.
+    """
 
     vendor: str
     jobs_table: Table
     list_endpoint: str
+    staleness_s: float | None
 
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]: ...
 
@@ -187,8 +192,9 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
               for job_id, prev in known.items() if job_id not in listed and not prev.is_deleted]
     stats.jobs_deleted = len(states)
 
+    staleness = options.staleness_s if api.staleness_s is None else api.staleness_s
     to_fetch = [job for job in listed.values()
-                if needs_fetch(known.get(job.job_id), job.fingerprint, now, options.staleness_s, options.refresh)]
+                if needs_fetch(known.get(job.job_id), job.fingerprint, now, staleness, options.refresh)]
     stats.jobs_to_fetch = len(to_fetch)
     stats.progress()
 

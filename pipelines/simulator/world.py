@@ -25,7 +25,12 @@ MAX_SLOTS = 3  # attempts per contact; maxAttempts is 1..3
 RETRY_DELAYS = (300, 1800)  # attempt 2 after 5 min, attempt 3 after 30 min (TalkifAI guide)
 RETRYABLE = ("no_answer", "busy", "timeout")
 
-DEFAULT_ACCOUNTS = {"talkifai": {"default": {"api_key": "sim-talkifai-key", "organization_id": "org_demo"}}}
+DEFAULT_ACCOUNTS = {
+    "talkifai": {"default": {"api_key": "sim-talkifai-key", "organization_id": "org_demo"}},
+    "vogent": {"default": {"api_key": "sim-vogent-key"}},
+    "dialnexa": {"default": {"api_key": "sim-dialnexa-key_id:sim-dialnexa-secret"}},
+    "weya": {"default": {"api_key": "sim-weya-token", "user_id": "64e5f12345abcdef98765400"}},
+}
 
 # Neutral contact statuses. Open ones first; the rest are final.
 OPEN = ("pending", "queued", "in_progress")
@@ -191,6 +196,9 @@ class Job:
     def contact(self, i: int, t: int) -> ContactState:
         return self.contacts.state(i, t - self.start)
 
+    def attempts(self, i: int, t: int) -> list[AttemptState]:
+        return self.contacts.attempts(i, t - self.start)
+
     def phone(self, i: int) -> str:
         c = self.contacts
         x = (i * 2654435761 + c.salt) % 8_000_000 + 2_000_000
@@ -210,6 +218,24 @@ class Job:
         except ValueError:
             return None
         return i if 0 <= i < self.total and self.contact_id(i) == contact_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptState:
+    """One call placed to a contact, as seen at one instant. Times are absolute epoch seconds.
+
+    ``status`` is the neutral outcome (``in_progress`` while the call lasts; ``cancelled`` or
+    ``failed`` when a stopped job cut the call short); ``duration`` is the whole call's seconds.
+    """
+
+    number: int
+    started_at: int
+    ended_at: int | None
+    status: str
+    error_code: str | None
+    failure_reason: str | None
+    duration: int | None
+    connected: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +362,30 @@ class Contacts:
         _, code, reason = OUTCOMES[o][:3]
         return ContactState("queued", n, base + starts[j], base + nxt if nxt != NEVER else None,
                             None, code, reason, None, False)
+
+    def attempts(self, i: int, rel: int) -> list[AttemptState]:
+        """Contact i's calls placed by ``rel`` seconds after the job start, oldest first.
+
+        Consistent with ``state``: the same number of attempts, and a call still running when
+        a stopped job cut it short ends then with the job's stop outcome.
+        """
+        base, slots = self.start, MAX_SLOTS
+        stop = self.stop_rel if self.stop_rel is not None else NEVER
+        out = []
+        for k in range(slots):
+            j = i * slots + k
+            st = self.starts[j]
+            if st > rel or st >= min(stop, self.final_time[i] + 1):
+                break
+            en, o = self.ends[j], self.outcomes[j]
+            if en > stop:  # cut short by a cancelled or failed job
+                en, o = stop, self.final_outcome[i]
+            if rel < en:
+                out.append(AttemptState(k + 1, base + st, None, "in_progress", None, None, None, o == 0))
+                break
+            status, code, reason = ALL_OUTCOMES[o][:3]
+            out.append(AttemptState(k + 1, base + st, base + en, status, code, reason, en - st, o == 0))
+        return out
 
     def codes_at(self, rel: int) -> bytes:
         """Status codes of all contacts at ``rel`` in one pass (for filtered contact pages)."""

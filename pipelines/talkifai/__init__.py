@@ -30,6 +30,7 @@ class TalkifaiApi:
     vendor = "talkifai"
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH
+    staleness_s = None  # the list's counters move with every finished call
 
     def __init__(self, organization_id: str):
         self.organization_id = organization_id
