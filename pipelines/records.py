@@ -17,6 +17,7 @@ from typing import Any
 import dlt
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
@@ -90,6 +91,7 @@ class Table:
     write_disposition: str = "merge"
     keep_extra: bool = True
     arrow_schema: pa.Schema = field(init=False, compare=False, repr=False)
+    known_sources: frozenset[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         cols = list(self.columns)
@@ -98,10 +100,7 @@ class Table:
         object.__setattr__(self, "columns", tuple(cols))
         object.__setattr__(self, "arrow_schema", pa.schema(
             [pa.field(c.name, ARROW_TYPES[c.type]) for c in cols]))
-
-    @property
-    def known_sources(self) -> frozenset[str]:
-        return frozenset(c.source for c in self.columns if c.source)
+        object.__setattr__(self, "known_sources", frozenset(c.source for c in cols if c.source))
 
     def hints(self) -> dict:
         """dlt hints for this table (used as a table variant of the vendor's resource)."""
@@ -117,9 +116,10 @@ class Table:
     def to_arrow(self, rows: list[dict]) -> pa.Table:
         return pa.Table.from_pylist(rows, schema=self.arrow_schema)
 
-    def mark(self, rows: list[dict]):
+    def mark(self, rows: list[dict] | pa.Table):
         """Rows as an Arrow table dispatched to this table by dlt."""
-        return dlt.mark.with_hints(self.to_arrow(rows), self.hints(), create_table_variant=True)
+        data = rows if isinstance(rows, pa.Table) else self.to_arrow(rows)
+        return dlt.mark.with_hints(data, self.hints(), create_table_variant=True)
 
 
 @dataclass
@@ -139,51 +139,89 @@ REJECTED_RECORDS = Table(
 )
 
 
-def parse_record(
-    record: Any,
+def _convert_column(values: list[Any], col: Column, problems: dict[int, list[str]]) -> pa.Array:
+    """One column at Arrow speed; value by value only when Arrow refuses the batch."""
+    arrow_type = ARROW_TYPES[col.type]
+    try:
+        if col.type == "json":
+            return pa.array([None if v is None else _json(v) for v in values], arrow_type)
+        if col.type == "timestamp":
+            return pa.array(values, pa.string()).cast(arrow_type)
+        return pa.array(values, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        pass
+    convert, out = CONVERTERS[col.type], []
+    for i, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            out.append(convert(value))
+        except (TypeError, ValueError) as e:
+            out.append(None)
+            problems.setdefault(i, []).append(f"{col.source}: {e}")
+    return pa.array(out, arrow_type)
+
+
+def parse_arrow(
+    records: Iterable[Any],
     table: Table,
     injected: dict[str, Any],
     endpoint: str,
     rejections: list[Rejection],
-) -> dict | None:
-    """Convert one vendor record to a typed row; None when it cannot be keyed.
+) -> pa.Table:
+    """Convert a page of vendor records to a typed Arrow table, column by column.
 
-    Values that do not fit their column load as NULL, with one rejection per record
-    listing every offending field.
+    Values that do not fit their column load as NULL, with one rejection per record listing
+    every offending field; records that cannot be keyed are left out and rejected.
     """
-    if not isinstance(record, dict):
-        rejections.append(Rejection(endpoint, record, "record is not a JSON object"))
-        return None
-    row = dict(injected)
-    problems = []
+    records = list(records)
+    objects = [r for r in records if isinstance(r, dict)]
+    rejections.extend(Rejection(endpoint, r, "record is not a JSON object")
+                      for r in records if not isinstance(r, dict))
+    n = len(objects)
+    problems: dict[int, list[str]] = {}
+    arrays = []
     for col in table.columns:
-        if col.source is None:
-            continue
-        value = record.get(col.source)
-        if value is None:
-            row[col.name] = None
-            continue
-        try:
-            row[col.name] = CONVERTERS[col.type](value)
-        except (TypeError, ValueError) as e:
-            row[col.name] = None
-            problems.append(f"{col.source}: {e}")
-    missing = [k for k in table.primary_key if row.get(k) in (None, "")]
-    if missing:
-        rejections.append(Rejection(endpoint, record, f"cannot be keyed: missing {', '.join(missing)}"))
-        return None
-    if problems:
-        rejections.append(Rejection(endpoint, record, "; ".join(problems) + " (loaded as NULL)"))
-    if table.keep_extra:
-        extra = {k: v for k, v in record.items() if k not in table.known_sources}
-        row["extra_fields"] = _json(extra) if extra else None
-    return row
+        if col.source is not None:
+            arrays.append(_convert_column([r.get(col.source) for r in objects], col, problems))
+        elif col.name == "extra_fields" and table.keep_extra:
+            known = table.known_sources
+            arrays.append(pa.array(
+                [None if r.keys() <= known else _json({k: v for k, v in r.items() if k not in known})
+                 for r in objects], pa.string()))
+        else:
+            arrays.append(pa.array([injected.get(col.name)] * n, ARROW_TYPES[col.type]))
+    parsed = pa.Table.from_arrays(arrays, schema=table.arrow_schema)
+
+    unkeyed = [False] * n
+    for key in table.primary_key:
+        column = parsed.column(key)
+        missing = pc.is_null(column)
+        if pa.types.is_string(column.type):
+            missing = pc.or_(missing, pc.fill_null(pc.equal(column, ""), False))
+        if pc.any(missing).as_py():
+            unkeyed = [a or b for a, b in zip(unkeyed, missing.to_pylist(), strict=True)]
+    for i, record in enumerate(objects):
+        if unkeyed[i]:
+            empty = [k for k in table.primary_key if parsed.column(k)[i].as_py() in (None, "")]
+            rejections.append(Rejection(endpoint, record, f"cannot be keyed: missing {', '.join(empty)}"))
+        elif i in problems:
+            rejections.append(Rejection(endpoint, record, "; ".join(problems[i]) + " (loaded as NULL)"))
+    return parsed.filter(pa.array([not u for u in unkeyed])) if any(unkeyed) else parsed
 
 
 def parse_records(records: Iterable[Any], table: Table, injected: dict[str, Any], endpoint: str,
                   rejections: list[Rejection]) -> list[dict]:
-    rows = (parse_record(r, table, injected, endpoint, rejections) for r in records)
-    return [r for r in rows if r is not None]
+    """Typed rows as dicts (for small pages and tests); see parse_arrow."""
+    return parse_arrow(records, table, injected, endpoint, rejections).to_pylist()
+
+
+def parse_record(record: Any, table: Table, injected: dict[str, Any], endpoint: str,
+                 rejections: list[Rejection]) -> dict | None:
+    """One record as a typed row; None when it cannot be keyed."""
+    rows = parse_records([record], table, injected, endpoint, rejections)
+    return rows[0] if rows else None
 
 
 def rejected_rows(vendor: str, account: str, rejections: list[Rejection], at: datetime) -> list[dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +160,12 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     result = SyncResult()
     with warehouse_lock(pipelines_dir_for(path), _setting("callsync.lock_timeout_s", 0.0)):
         for spec in specs:
+            concurrency = _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
+            vendor_options = replace(options, max_concurrency=concurrency)
+            vendor_http = replace(http, max_concurrency=concurrency)
             for account, config in accounts[spec.name].items():
-                result.runs.append(sync_account(spec, account, config, path, options, http, on_progress))
+                result.runs.append(
+                    sync_account(spec, account, config, path, vendor_options, vendor_http, on_progress))
         build_models(path, result)
     return result
 
@@ -171,7 +175,9 @@ def build_models(path: Path, result: SyncResult) -> None:
     try:
         con = duckdb.connect(str(path))
         try:
-            result.models = models.build_models(con, models.REGISTERED_VENDORS, timezone=_report_timezone())
+            sql_dir = dlt.config.get("callsync.sql_dir")
+            result.models = models.build_models(con, tuple(VENDORS), timezone=_report_timezone(),
+                                                sql_dir=Path(sql_dir) if sql_dir else None)
             result.unknown_statuses = models.unknown_statuses(con)
         finally:
             con.close()

@@ -23,9 +23,10 @@ from itertools import islice
 from typing import Any, Protocol
 
 import dlt
+import pyarrow as pa
 
 from pipelines.http import AuthError, HttpError, NotFound, VendorClient
-from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_records, rejected_rows
+from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_arrow, rejected_rows
 from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
 
 SYNC_ERRORS = Table(
@@ -170,22 +171,57 @@ def fetch_concurrently(fetch: Callable[[str], Iterable[Any]], job_ids: Iterable[
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _TableWriter:
+    """Batches Arrow pages per table into large yields: dlt's per-item overhead (hint
+    resolution, schema merge) then costs per batch, not per page. Each table's hints are sent
+    once, with its first batch; later batches only name the table."""
+
+    def __init__(self, stats: SyncStats, batch_rows: int = 50_000):
+        self.stats, self.batch_rows = stats, batch_rows
+        self._pending: dict[str, tuple[Table, list[pa.Table], int]] = {}
+        self._hinted: set[str] = set()
+
+    def add(self, table: Table, data: pa.Table) -> Iterator[Any]:
+        if not data.num_rows:
+            return
+        self.stats.rows[table.name] += data.num_rows
+        _, parts, rows = self._pending.get(table.name, (table, [], 0))
+        parts.append(data)
+        self._pending[table.name] = (table, parts, rows + data.num_rows)
+        if rows + data.num_rows >= self.batch_rows:
+            yield self._emit(table.name)
+
+    def add_rows(self, table: Table, rows: list[dict]) -> Iterator[Any]:
+        return self.add(table, table.to_arrow(rows))
+
+    def flush(self) -> Iterator[Any]:
+        for name in list(self._pending):
+            yield self._emit(name)
+
+    def _emit(self, name: str) -> Any:
+        table, parts, _ = self._pending.pop(name)
+        data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        if name in self._hinted:
+            return dlt.mark.with_table_name(data, name)
+        self._hinted.add(name)
+        return table.mark(data)
+
+
 def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
               options: SyncOptions, stats: SyncStats) -> Iterator[Any]:
     """Yield every table of one vendor account for one run."""
     now = datetime.now(UTC)
     injected = {"account": account, "synced_at": now}
     rejections: list[Rejection] = []
+    out = _TableWriter(stats)
 
     listed: dict[str, ListedJob] = {}
     for page in api.list_job_pages(client):
-        rows = parse_records(page, api.jobs_table, injected, api.list_endpoint, rejections)
-        for row in rows:
+        jobs = parse_arrow(page, api.jobs_table, injected, api.list_endpoint, rejections)
+        for row in jobs.to_pylist():
             job = api.listed_job(row)
             listed[job.job_id] = job
-        if rows:
-            stats.rows[api.jobs_table.name] += len(rows)
-            yield api.jobs_table.mark(rows)
+        yield from out.add(api.jobs_table, jobs)
     stats.jobs_listed = len(listed)
 
     states = [state_row(account, job_id, prev.fingerprint, prev.fetched_at, frozen=True, is_deleted=True)
@@ -204,11 +240,8 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
     errors = []
     for job_id, item in fetch_concurrently(fetch, [j.job_id for j in to_fetch], options.max_concurrency):
         if isinstance(item, DetailPage):
-            rows = parse_records(item.records, item.table, {**injected, "job_id": job_id}, item.endpoint,
-                                 rejections)
-            if rows:
-                stats.rows[item.table.name] += len(rows)
-                yield item.table.mark(rows)
+            data = parse_arrow(item.records, item.table, {**injected, "job_id": job_id}, item.endpoint, rejections)
+            yield from out.add(item.table, data)
             continue
         job = listed[job_id]
         if item is _DONE:
@@ -221,21 +254,18 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
             raise item
         elif isinstance(item, HttpError):
             stats.jobs_failed += 1
-            message = f"job {job_id}: {item}"
-            stats.errors.append(message)
+            stats.errors.append(f"job {job_id}: {item}")
             errors.append({"vendor": api.vendor, "account": account, "job_id": job_id,
                            "error": str(item), "at": now})
         else:
             raise item
         stats.progress()
 
-    if states:
-        yield SYNC_STATE.mark(states)
-    if errors:
-        yield SYNC_ERRORS.mark(errors)
-    if rejections:
-        stats.rejected = len(rejections)
-        yield REJECTED_RECORDS.mark(rejected_rows(api.vendor, account, rejections, now))
+    yield from out.add_rows(SYNC_STATE, states)
+    yield from out.add_rows(SYNC_ERRORS, errors)
+    stats.rejected = len(rejections)
+    yield from out.add_rows(REJECTED_RECORDS, rejected_rows(api.vendor, account, rejections, now))
+    yield from out.flush()
 
 
 def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
