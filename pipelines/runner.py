@@ -16,7 +16,7 @@ from typing import Any
 import dlt
 import duckdb
 
-from pipelines import models
+from pipelines import failpoints, models
 from pipelines.http import HttpError, HttpSettings
 from pipelines.locking import warehouse_lock
 from pipelines.source import SyncOptions, SyncStats
@@ -126,7 +126,13 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_
         known = load_known_jobs(pipeline.sql_client, account)
         source = spec.source(**config, account=account, known_jobs=known, options=options, http=http,
                              stats=stats)
-        pipeline.run(source)
+        # The steps of pipeline.run(), spelled out so a killed run can be tested between them.
+        pipeline.extract(source)
+        failpoints.reached("after_extract")
+        pipeline.normalize()
+        failpoints.reached("after_normalize")
+        failpoints.arm_load_failpoint()
+        pipeline.load()
     except Exception as e:  # reported per vendor; the other vendors go on
         cause = _root_cause(e)
         run.error = f"{type(cause).__name__}: {cause}".splitlines()[0]

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import dlt
 import pyarrow as pa
 
+from pipelines import failpoints
 from pipelines.http import AuthError, HttpError, NotFound, VendorClient
 from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_arrow, rejected_rows
 from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
@@ -216,7 +217,8 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
     out = _TableWriter(stats)
 
     listed: dict[str, ListedJob] = {}
-    for page in api.list_job_pages(client):
+    for number, page in enumerate(api.list_job_pages(client), start=1):
+        failpoints.reached("list_page", number)
         jobs = parse_arrow(page, api.jobs_table, injected, api.list_endpoint, rejections)
         for row in jobs.to_pylist():
             job = api.listed_job(row)
@@ -237,9 +239,11 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
     def fetch(job_id: str) -> Iterator[DetailPage]:
         return api.fetch_detail(client, job_id)
 
-    errors = []
+    errors, detail_pages = [], 0
     for job_id, item in fetch_concurrently(fetch, [j.job_id for j in to_fetch], options.max_concurrency):
         if isinstance(item, DetailPage):
+            detail_pages += 1
+            failpoints.reached("detail_page", detail_pages)
             data = parse_arrow(item.records, item.table, {**injected, "job_id": job_id}, item.endpoint, rejections)
             yield from out.add(item.table, data)
             continue

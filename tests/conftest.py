@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import duckdb
@@ -17,6 +20,21 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     monkeypatch.setenv("LOAD__TRUNCATE_STAGING_DATASET", "true")
     return tmp_path
+
+
+def callsync(*args: str, cwd, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the `callsync` command in a real process, with only the given vendor configuration."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLSYNC"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def talkifai_env(sim: SimulatorServer, **settings: str) -> dict[str, str]:
+    creds = sim.world.accounts["talkifai"]["default"]
+    return {"SOURCES__TALKIFAI__API_KEY": creds["api_key"],
+            "SOURCES__TALKIFAI__ORGANIZATION_ID": creds["organization_id"],
+            "SOURCES__TALKIFAI__BASE_URL": sim.vendor_url("talkifai"), **settings}
 
 
 def configure_talkifai(monkeypatch, sim: SimulatorServer, account: str = "default", staleness_s: float | None = 0):

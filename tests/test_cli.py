@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -12,21 +10,7 @@ import pytest
 from pipelines.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 from pipelines.locking import warehouse_lock
 from pipelines.runner import pipelines_dir_for
-from tests.conftest import configure_talkifai
-
-
-def callsync(*args: str, cwd, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLSYNC__"))}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def talkifai_env(sim) -> dict[str, str]:
-    creds = sim.world.accounts["talkifai"]["default"]
-    return {"SOURCES__TALKIFAI__API_KEY": creds["api_key"],
-            "SOURCES__TALKIFAI__ORGANIZATION_ID": creds["organization_id"],
-            "SOURCES__TALKIFAI__BASE_URL": sim.vendor_url("talkifai")}
+from tests.conftest import callsync, configure_talkifai, talkifai_env
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:

@@ -1,0 +1,58 @@
+"""A sync killed with SIGKILL at any point loses nothing: the next normal sync equals the truth."""
+from __future__ import annotations
+
+import signal
+
+import duckdb
+import pytest
+
+from pipelines.simulator import SimulatorServer, World
+from tests.conftest import callsync, talkifai_env
+from tests.test_talkifai_sync import assert_equals_truth
+
+KILL_POINTS = [
+    pytest.param("list_page:2", id="after_two_list_pages"),
+    pytest.param("detail_page:7", id="in_the_middle_of_detail_fetches"),
+    pytest.param("after_extract", id="after_extract"),
+    pytest.param("after_normalize", id="after_normalize"),
+    pytest.param("load_complete", id="in_the_middle_of_load"),
+]
+
+
+@pytest.fixture(scope="module")
+def world_server():
+    # 120 jobs: two list pages; some jobs still running so every cycle has detail fetches.
+    with SimulatorServer(World(seed=21, jobs_per_account=120, contacts_per_job=30)) as server:
+        yield server
+
+
+def no_duplicate_keys(db) -> None:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table, key in (("jobs", "account, id"), ("contacts", "account, job_id, id"),
+                           ("sync_state", "account, job_id")):
+            dupes = con.execute(f"select count(*) from (select {key} from talkifai.{table} "
+                                f"group by all having count(*) > 1)").fetchone()[0]
+            assert dupes == 0, f"talkifai.{table} has duplicate keys"
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+@pytest.mark.parametrize("first_sync", [True, False], ids=["first_sync", "later_sync"])
+def test_killed_sync_is_completed_by_the_next(world_server, workdir, point, first_sync):
+    sim = world_server
+    env = talkifai_env(sim, CALLSYNC__STALENESS_S="0")
+    if not first_sync:
+        assert callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env).returncode == 0
+        sim.advance(1800)
+
+    killed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env={**env, "CALLSYNC_FAILPOINT": point})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert f"failpoint {point}: killing the process" in killed.stderr
+
+    resumed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    db = workdir / "w.duckdb"
+    no_duplicate_keys(db)
+    assert_equals_truth(sim, db)
