@@ -17,8 +17,8 @@ import dlt
 import duckdb
 
 from pipelines import failpoints, models
-from pipelines.http import HttpError, HttpSettings
-from pipelines.locking import warehouse_lock
+from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
+from pipelines.locking import LockHeld, warehouse_lock
 from pipelines.source import SyncOptions, SyncStats
 from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
@@ -111,6 +111,38 @@ def _root_cause(error: BaseException) -> BaseException:
     return error
 
 
+def describe_failure(vendor: str, cause: BaseException) -> str:
+    """One line: what happened and, where the user can fix it, what to check."""
+    message = f"{type(cause).__name__}: {cause}".splitlines()[0]
+    section = f"sources.{vendor}"
+    if isinstance(cause, AuthError):
+        return f"{message} — the API key was refused; check {section}.api_key"
+    if isinstance(cause, NotFound):
+        return f"{message} — check {section}.base_url (and the account ids in {section})"
+    if isinstance(cause, RetryableError) and cause.status is None:
+        return f"{message} — the vendor API is unreachable; check {section}.base_url and the network"
+    return message
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any request when the warehouse file cannot be created or written."""
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot create the warehouse {path}: {path.parent} is not a directory")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write the warehouse {path}: permission denied")
+
+
+def check_not_open_elsewhere(path: Path) -> None:
+    """DuckDB allows one writing process per file: say so before syncing, not after."""
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise LockHeld(f"the DuckDB file {path} is open in another process; close it (or connect with "
+                           f"read_only=True) and run again") from None
+        raise ConfigError(f"cannot open the warehouse {path}: {str(e).splitlines()[0]}") from None
+
+
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_path: Path,
                  options: SyncOptions, http: HttpSettings,
                  on_progress: Callable[[str, SyncStats], None] | None = None) -> VendorRun:
@@ -134,8 +166,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_
         failpoints.arm_load_failpoint()
         pipeline.load()
     except Exception as e:  # reported per vendor; the other vendors go on
-        cause = _root_cause(e)
-        run.error = f"{type(cause).__name__}: {cause}".splitlines()[0]
+        run.error = describe_failure(spec.name, _root_cause(e))
     run.seconds = time.monotonic() - started
     return run
 
@@ -164,7 +195,9 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
                         max_attempts=_setting("callsync.max_attempts", 6, int),
                         max_concurrency=options.max_concurrency)
     result = SyncResult()
+    check_writable(path)
     with warehouse_lock(pipelines_dir_for(path), _setting("callsync.lock_timeout_s", 0.0)):
+        check_not_open_elsewhere(path)
         for spec in specs:
             concurrency = _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
             vendor_options = replace(options, max_concurrency=concurrency)

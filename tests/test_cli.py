@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 
 import pytest
@@ -59,6 +60,7 @@ def test_bad_api_key_fails_the_vendor_with_one_line(sim, workdir):
     assert proc.returncode == EXIT_PARTIAL
     line = [x for x in proc.stderr.splitlines() if "FAILED" in x]
     assert len(line) == 1 and "talkifai/default" in line[0] and "401" in line[0]
+    assert "check sources.talkifai.api_key" in line[0]
     assert "wrong-key-456" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -110,3 +112,33 @@ def test_configured_vendor_env_is_used_in_process(sim, workdir, monkeypatch):
 
     configure_talkifai(monkeypatch, sim)
     assert runner.sync(None, workdir / "w.duckdb").ok
+
+
+def test_warehouse_under_a_file_is_a_config_error(sim, workdir):
+    (workdir / "afile").write_text("")
+    proc = callsync("sync", "--duckdb", "afile/w.duckdb", cwd=workdir, env=talkifai_env(sim))
+    assert proc.returncode == EXIT_CONFIG
+    assert "is not a directory" in one_line_error(proc)
+
+
+def test_warehouse_open_in_another_process_exits_3(sim, workdir):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect('w.duckdb'); "
+                               "print('open', flush=True); time.sleep(60)"],
+        cwd=workdir, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == EXIT_LOCKED
+    assert "open in another process" in one_line_error(proc)
+
+
+def test_wrong_base_url_names_the_setting(sim, workdir):
+    env = talkifai_env(sim, SOURCES__TALKIFAI__BASE_URL=sim.base_url + "/nope")
+    proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert proc.returncode == EXIT_PARTIAL
+    (line,) = [x for x in proc.stderr.splitlines() if "FAILED" in x]
+    assert "HTTP 404" in line and "check sources.talkifai.base_url" in line
