@@ -12,6 +12,7 @@ import asyncio
 import random
 from collections import Counter, deque
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -85,6 +86,51 @@ class Faults:
         return ("500", "502", "503")[self._rng.randrange(3)] if kind == "5xx" else kind
 
 
+class Tampering:
+    """Bad data on purpose, to test what a sync does with it: records whose fields are
+    overridden or removed (wrong types, missing ids, unknown statuses) and jobs whose
+    detail endpoints keep failing. Applied to rendered bodies, so every dialect gets it."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> dict:
+        # (vendor, record id, scope: only in responses whose path contains it) -> (set, unset)
+        self.records: dict[tuple[str, str, str], tuple[dict, list]] = {}
+        self.broken_jobs: set[tuple[str, str]] = set()
+        return self.as_dict()
+
+    def as_dict(self) -> dict:
+        return {"records": [{"vendor": v, "record_id": r, "scope": p, "set": s, "unset": u}
+                            for (v, r, p), (s, u) in self.records.items()],
+                "broken_jobs": [{"vendor": v, "job_id": j} for v, j in sorted(self.broken_jobs)]}
+
+    def is_broken(self, vendor: str, path: str) -> bool:
+        return any(v == vendor and f"/{job_id}" in path for v, job_id in self.broken_jobs)
+
+    def apply(self, vendor: str, path: str, body: bytes) -> bytes:
+        overrides = {r: change for (v, r, scope), change in self.records.items() if v == vendor and scope in path}
+        if not overrides:
+            return body
+        data = orjson.loads(body)
+
+        def walk(node):
+            if isinstance(node, dict):
+                change = overrides.get(node.get("id", node.get("_id")))
+                for value in node.values():
+                    walk(value)
+                if change is not None:
+                    node.update(change[0])
+                    for key in change[1]:
+                        node.pop(key, None)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(data)
+        return orjson.dumps(data)
+
+
 class Simulator:
     """Everything the app serves from: the world, its dialects, the request log and faults."""
 
@@ -93,6 +139,7 @@ class Simulator:
         self.dialects = {name: cls(world) for name, cls in DIALECTS.items()}
         self.requests = RequestLog()
         self.faults = Faults()
+        self.tampering = Tampering()
 
 
 def _fmt_seconds(s: float) -> str:
@@ -121,8 +168,14 @@ def _endpoint(sim: Simulator, dialect, label: str, handler, auth: bool = True):
             account = dialect.authenticate(request) if auth else None
             if auth and account is None:
                 response = dialect.error(401, "Invalid API key")
+            elif sim.tampering.is_broken(vendor, request.url.path):
+                response = dialect.error(500, "Internal Server Error")
             else:
                 response = handler(request, account)
+                if response.status_code == 200:
+                    tampered = sim.tampering.apply(vendor, request.url.path, response.body)
+                    if tampered is not response.body:
+                        response = Response(tampered, 200, media_type="application/json")
             if kind == "malformed":
                 body = response.body
                 response = Response(body[: max(1, len(body) // 2)], 200, media_type="application/json")

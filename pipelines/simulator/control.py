@@ -69,6 +69,24 @@ def routes(sim: Simulator) -> list[Route]:
         except (TypeError, ValueError, orjson.JSONDecodeError) as exc:
             return _json({"detail": str(exc)}, 400)
 
+    async def tamper(request: Request) -> Response:
+        """{"vendor", "record_id", "scope"?, "set": {field: value}, "unset": [field]} or
+        {"vendor", "job_id", "broken": true|false}; {"reset": true} clears everything."""
+        try:
+            b = await _body(request)
+            tampering = sim.tampering
+            if b.get("reset"):
+                return _json(tampering.reset())
+            if "job_id" in b:
+                key = (b["vendor"], b["job_id"])
+                (tampering.broken_jobs.add if b.get("broken", True) else tampering.broken_jobs.discard)(key)
+            else:
+                key = (b["vendor"], b["record_id"], b.get("scope", ""))
+                tampering.records[key] = (dict(b.get("set", {})), list(b.get("unset", [])))
+        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
+            return _json({"detail": f"expected {{vendor, record_id, set, unset}} or {{vendor, job_id}}: {exc}"}, 400)
+        return _json(tampering.as_dict())
+
     async def delete_job(request: Request) -> Response:
         try:
             b = await _body(request)
@@ -87,4 +105,5 @@ def routes(sim: Simulator) -> list[Route]:
         Route("/requests/reset", reset_requests, methods=["POST"]),
         Route("/faults", faults, methods=["GET", "POST"]),
         Route("/delete_job", delete_job, methods=["POST"]),
+        Route("/tamper", tamper, methods=["POST"]),
     ]

@@ -100,6 +100,12 @@ class SimulatorServer:
     def set_faults(self, **kw) -> dict:
         return self._call("POST", "/faults", json=kw)
 
+    def tamper(self, **kw) -> dict:
+        """Serve bad data: `vendor, record_id, scope=<path part>, set={...}, unset=[...]`,
+        `vendor, job_id, broken=True`,
+        or `reset=True` (the truth is unaffected)."""
+        return self._call("POST", "/tamper", json=kw)
+
     def delete_job(self, vendor: str, account: str, job_id: str) -> dict:
         return self._call("POST", "/delete_job", json={"vendor": vendor, "account": account, "job_id": job_id})
 
