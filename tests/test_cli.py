@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ import pytest
 from pipelines.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 from pipelines.locking import warehouse_lock
 from pipelines.runner import pipelines_dir_for
-from tests.conftest import callsync, configure_talkifai, talkifai_env
+from tests.conftest import callsync, configure_talkifai, talkifai_env, warehouse_rows
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -142,3 +143,28 @@ def test_wrong_base_url_names_the_setting(sim, workdir):
     assert proc.returncode == EXIT_PARTIAL
     (line,) = [x for x in proc.stderr.splitlines() if "FAILED" in x]
     assert "HTTP 404" in line and "check sources.talkifai.base_url" in line
+
+
+def test_two_real_syncs_never_interleave(sim, workdir):
+    """The second process exits 3 at once; with a lock timeout it waits and then syncs."""
+    sim.set_faults(latency_s=0.15)  # makes the first sync last a few seconds
+    env = talkifai_env(sim, CALLSYNC__MAX_CONCURRENCY="1")
+    cmd = [sys.executable, "-m", "pipelines.cli", "sync", "--duckdb", "w.duckdb"]
+    lock = pipelines_dir_for((workdir / "w.duckdb").resolve()) / "sync.lock"
+    first = subprocess.Popen(cmd, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and lock.read_text().startswith("pid")):
+            assert time.monotonic() < deadline and first.poll() is None, "the first sync never took the lock"
+            time.sleep(0.05)
+        refused = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+        assert refused.returncode == EXIT_LOCKED
+        assert f"pid {first.pid}" in one_line_error(refused)
+        waited = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env={**env, "CALLSYNC__LOCK_TIMEOUT_S": "60"})
+        assert first.wait(timeout=60) == EXIT_OK
+    finally:
+        first.kill()
+    assert waited.returncode == EXIT_OK, waited.stderr
+    sim.set_faults(latency_s=0)
+    assert warehouse_rows(workdir / "w.duckdb", "jobs", ["count(*)"]) == [(len(sim.truth("talkifai")["jobs"]),)]
