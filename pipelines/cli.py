@@ -18,11 +18,14 @@ EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 DEMO_DUCKDB = "callsync-demo.duckdb"
 
 
-def _quiet_libraries() -> None:
-    """No telemetry (loopback-only machines) and no chatter from the libraries on stderr."""
+def _configure_logging(verbose: bool) -> None:
+    """No telemetry (loopback-only machines); library chatter on stderr only with --verbose."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "WARNING")
     os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        return
     for name in ("httpx", "httpcore", "dlt"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -32,7 +35,6 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and library logs")
     parser = argparse.ArgumentParser(prog="callsync", description=__doc__.splitlines()[0], parents=[common])
-    parser.set_defaults(verbose=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
@@ -63,9 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _quiet_libraries()
-    if args.verbose:
-        logging.basicConfig(level=logging.INFO)
+    args.verbose = getattr(args, "verbose", False)  # accepted before or after the command
+    _configure_logging(args.verbose)
     from pipelines.locking import LockHeld
     from pipelines.runner import ConfigError
 
@@ -104,7 +105,7 @@ def cmd_sync(args) -> int:
     if args.json:
         print(json.dumps(report.sync_summary(result), indent=2, default=str))
     else:
-        report.print_sync(result)
+        report.print_sync(result, verbose=args.verbose)
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 

@@ -48,11 +48,13 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
     }
 
 
-def print_sync(result: SyncResult) -> None:
+def print_sync(result: SyncResult, verbose: bool = False) -> None:
     for r in result.runs:
         name = f"{r.vendor}/{r.account}"
         if not r.ok:
-            err.print(f"{name}: FAILED — {r.error}")
+            if verbose and r.traceback:
+                err.print(r.traceback, markup=False)
+            err.print(f"{name}: FAILED — {r.error}", markup=False)
             continue
         s = r.stats
         out.print(f"{name}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ class VendorRun:
     stats: SyncStats
     seconds: float = 0.0
     error: str | None = None
+    traceback: str | None = None  # shown with --verbose
 
     @property
     def ok(self) -> bool:
@@ -167,6 +169,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_
         pipeline.load()
     except Exception as e:  # reported per vendor; the other vendors go on
         run.error = describe_failure(spec.name, _root_cause(e))
+        run.traceback = traceback.format_exc()
     run.seconds = time.monotonic() - started
     return run
 
