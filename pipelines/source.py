@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import islice
 from typing import Any, Protocol
 
@@ -36,6 +37,17 @@ SYNC_ERRORS = Table(
      Column("error", "text"), Column("at", "timestamp")),
     write_disposition="append", keep_extra=False,
 )
+
+
+@lru_cache
+def history_table(jobs: Table) -> Table:
+    """`job_history`: the list row of every job whose fingerprint changed, appended each run.
+
+    Vendors show only a job's current state; this keeps how it got there (analytics.job_progress).
+    It is loaded in the same package as the data, so a re-run never duplicates a row.
+    """
+    return Table("job_history", (*jobs.columns, Column("fingerprint", "text")),
+                 write_disposition="append", keep_extra=False)
 
 
 class ResponseShapeError(HttpError):
@@ -220,10 +232,18 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
     for number, page in enumerate(api.list_job_pages(client), start=1):
         failpoints.reached("list_page", number)
         jobs = parse_arrow(page, api.jobs_table, injected, api.list_endpoint, rejections)
-        for row in jobs.to_pylist():
+        changed, fingerprints = [], []
+        for i, row in enumerate(jobs.to_pylist()):
             job = api.listed_job(row)
             listed[job.job_id] = job
+            prev = known.get(job.job_id)
+            if prev is None or prev.fingerprint != job.fingerprint:
+                changed.append(i)
+                fingerprints.append(job.fingerprint)
         yield from out.add(api.jobs_table, jobs)
+        if changed:
+            history = jobs.take(changed).append_column("fingerprint", pa.array(fingerprints, pa.string()))
+            yield from out.add(history_table(api.jobs_table), history)
     stats.jobs_listed = len(listed)
 
     states = [state_row(account, job_id, prev.fingerprint, prev.fetched_at, frozen=True, is_deleted=True)

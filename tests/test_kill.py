@@ -30,7 +30,7 @@ def no_duplicate_keys(db) -> None:
     con = duckdb.connect(str(db), read_only=True)
     try:
         for table, key in (("jobs", "account, id"), ("contacts", "account, job_id, id"),
-                           ("sync_state", "account, job_id")):
+                           ("sync_state", "account, job_id"), ("job_history", "account, id, fingerprint")):
             dupes = con.execute(f"select count(*) from (select {key} from talkifai.{table} "
                                 f"group by all having count(*) > 1)").fetchone()[0]
             assert dupes == 0, f"talkifai.{table} has duplicate keys"

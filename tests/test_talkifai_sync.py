@@ -119,3 +119,29 @@ def test_api_key_never_lands_on_disk(sim, workdir, monkeypatch):
     secret = creds["api_key"].encode()
     leaks = [p for p in workdir.rglob("*") if p.is_file() and secret in p.read_bytes()]
     assert leaks == []
+
+
+def test_job_history_has_one_row_per_changed_fingerprint(sim, workdir, monkeypatch):
+    import duckdb
+
+    configure_talkifai(monkeypatch, sim)
+    db = workdir / "w.duckdb"
+    snapshots: dict[str, list] = {}
+    for cycle in range(3):
+        if cycle:
+            sim.advance(1800)
+        assert runner.sync(["talkifai"], db).ok
+        for job in sim.truth("talkifai")["jobs"]:
+            state = (job["status"], job["contacts_processed"], job["successful_calls"], job["failed_calls"])
+            history = snapshots.setdefault(job["job_id"], [])
+            if not history or history[-1] != state:
+                history.append(state)
+    assert runner.sync(["talkifai"], db).ok  # nothing changed: no new history
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("select id, status, contacts_processed, successful_calls, failed_calls "
+                       "from talkifai.job_history order by id, synced_at").fetchall()
+    con.close()
+    loaded: dict[str, list] = {}
+    for job_id, *state in rows:
+        loaded.setdefault(job_id, []).append(tuple(state))
+    assert loaded == snapshots
