@@ -271,9 +271,11 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
         if item is _DONE:
             stats.jobs_fetched += 1
             states.append(state_row(account, job_id, job.fingerprint, now, frozen=job.is_terminal))
-        elif isinstance(item, NotFound):
+        elif isinstance(item, NotFound):  # deleted between list and detail: keep what was last fetched
             stats.jobs_deleted += 1
-            states.append(state_row(account, job_id, job.fingerprint, now, frozen=True, is_deleted=True))
+            prev = known.get(job_id)
+            states.append(state_row(account, job_id, job.fingerprint, prev.fetched_at if prev else None,
+                                    frozen=True, is_deleted=True))
         elif isinstance(item, AuthError):
             raise item
         elif isinstance(item, HttpError):

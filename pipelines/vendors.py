@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines.talkifai import talkifai_source
+from pipelines.vogent import vogent_source
 
 
 @dataclass(frozen=True)
@@ -21,4 +22,5 @@ class VendorSpec:
 
 VENDORS: dict[str, VendorSpec] = {
     "talkifai": VendorSpec("talkifai", talkifai_source, ("api_key", "organization_id")),
+    "vogent": VendorSpec("vogent", vogent_source, ("api_key",)),
 }

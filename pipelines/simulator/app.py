@@ -20,10 +20,11 @@ from starlette.routing import Mount, Route
 
 from . import control
 from .talkifai import TalkifAI
+from .vogent import Vogent
 from .world import World
 
 # vendor name -> dialect class; a new vendor is one more line here.
-DIALECTS = {"talkifai": TalkifAI}
+DIALECTS = {"talkifai": TalkifAI, "vogent": Vogent}
 UNMATCHED = "(unmatched)"
 
 
