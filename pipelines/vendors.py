@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pipelines.dialnexa import dialnexa_source
 from pipelines.talkifai import talkifai_source
 from pipelines.vogent import vogent_source
 
@@ -23,4 +24,5 @@ class VendorSpec:
 VENDORS: dict[str, VendorSpec] = {
     "talkifai": VendorSpec("talkifai", talkifai_source, ("api_key", "organization_id")),
     "vogent": VendorSpec("vogent", vogent_source, ("api_key",)),
+    "dialnexa": VendorSpec("dialnexa", dialnexa_source, ("api_key",)),
 }

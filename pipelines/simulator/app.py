@@ -19,12 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from . import control
+from .dialnexa import DialNexa, DialNexaGenA
 from .talkifai import TalkifAI
 from .vogent import Vogent
 from .world import World
 
 # vendor name -> dialect class; a new vendor is one more line here.
-DIALECTS = {"talkifai": TalkifAI, "vogent": Vogent}
+DIALECTS = {"talkifai": TalkifAI, "vogent": Vogent,
+            "dialnexa": DialNexa, "dialnexa_gen_a": DialNexaGenA}  # DialNexa doc generations B (default), A
 UNMATCHED = "(unmatched)"
 
 

@@ -1,0 +1,84 @@
+-- stg_dialnexa__attempts: one row per DialNexa call record. Retries are separate records and every
+-- record is an attempt, including one created for a retry that was never dialled. The contact is the
+-- record's to_number in E.164 ('+' and its digits: '+1 (212) 555-0100' -> '+12125550100');
+-- attempt_number counts the contact's records by createdAt (call id breaks ties).
+-- Status: a refinement by end_reason wins over the plain mapping (completed + voicemail_detected ->
+-- voicemail); `retry_expired` (a retry that was never placed) takes the outcome of the contact's latest
+-- earlier record; any other value the seed does not know becomes 'unknown'.
+-- DialNexa has no SIP codes: error_code is NULL unless a record carries one. started_at is the
+-- record's createdAt (DialNexa exposes no dial time); duration_s is Gen B duration or Gen A
+-- duration_seconds.
+-- The attempts table appears with the first call-records fetch; until then this model is empty.
+-- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, status varchar, end_reason varchar, error_code varchar, duration double, duration_seconds double, created_at timestamptz, synced_at timestamptz)
+
+with
+
+attempts as (
+    select * from dialnexa.attempts
+),
+
+status_map as (
+    select value, refinement, status
+    from analytics_seeds.status_map_dialnexa
+    where field = 'contact_status'
+),
+
+renamed as (
+    select
+        cast(account as varchar) as account,
+        cast(job_id as varchar) as job_id,
+        cast(id as varchar) as call_id,
+        '+' || regexp_replace(cast(to_number as varchar), '[^0-9]', '', 'g') as contact_id,
+        cast(status as varchar) as vendor_status,
+        cast(end_reason as varchar) as end_reason,
+        cast(error_code as varchar) as error_code,
+        cast(coalesce(duration, duration_seconds) as double) as duration_s,
+        cast(created_at as timestamptz) as started_at
+    from attempts
+),
+
+mapped as (
+    select
+        renamed.*,
+        case
+            when renamed.vendor_status = 'retry_expired' then null
+            else coalesce(refined.status, plain.status, 'unknown')
+        end as own_status
+    from renamed
+    left join status_map as refined
+        on refined.value = renamed.vendor_status
+        and refined.refinement = renamed.end_reason
+    left join status_map as plain
+        on plain.value = renamed.vendor_status
+        and plain.refinement is null
+),
+
+numbered as (
+    select
+        mapped.*,
+        row_number() over contact_records as attempt_number,
+        coalesce(last_value(own_status ignore nulls) over contact_records, 'unknown') as status
+    from mapped
+    window contact_records as (
+        partition by account, job_id, contact_id
+        order by started_at, call_id
+        rows between unbounded preceding and current row
+    )
+),
+
+final as (
+    select
+        'dialnexa' as vendor,
+        account,
+        job_id,
+        contact_id,
+        attempt_number,
+        status,
+        vendor_status,
+        error_code,
+        started_at,
+        duration_s
+    from numbered
+)
+
+select * from final
