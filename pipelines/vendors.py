@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pipelines.dialnexa import dialnexa_source
 from pipelines.talkifai import talkifai_source
 from pipelines.vogent import vogent_source
+from pipelines.weya import weya_source
 
 
 @dataclass(frozen=True)
@@ -25,4 +26,5 @@ VENDORS: dict[str, VendorSpec] = {
     "talkifai": VendorSpec("talkifai", talkifai_source, ("api_key", "organization_id")),
     "vogent": VendorSpec("vogent", vogent_source, ("api_key",)),
     "dialnexa": VendorSpec("dialnexa", dialnexa_source, ("api_key",)),
+    "weya": VendorSpec("weya", weya_source, ("api_key", "user_id", "base_url"), ()),
 }

@@ -22,10 +22,11 @@ from . import control
 from .dialnexa import DialNexa, DialNexaGenA
 from .talkifai import TalkifAI
 from .vogent import Vogent
+from .weya import Weya
 from .world import World
 
 # vendor name -> dialect class; a new vendor is one more line here.
-DIALECTS = {"talkifai": TalkifAI, "vogent": Vogent,
+DIALECTS = {"talkifai": TalkifAI, "vogent": Vogent, "weya": Weya,
             "dialnexa": DialNexa, "dialnexa_gen_a": DialNexaGenA}  # DialNexa doc generations B (default), A
 UNMATCHED = "(unmatched)"
 
