@@ -73,7 +73,9 @@ def print_models(result: SyncResult) -> None:
         err.print(f"models: FAILED — {result.models_error}")
         return
     if result.models:
-        out.print("models: " + ", ".join(f"{name} {n:,}" for name, n in result.models.items()))
+        key = [f"{name} {result.models[name]:,}" for name in ("analytics.jobs", "analytics.contacts")
+               if name in result.models]
+        out.print(f"models: {len(result.models)} relations rebuilt ({', '.join(key)})")
     for vendor, field, value, count in result.unknown_statuses:
         err.print(f"{vendor}: {count:,} rows with unmapped {field} {value!r} loaded as 'unknown'; "
                   f"add it to sql/seeds/status_map_{vendor}.csv")

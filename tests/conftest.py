@@ -31,22 +31,23 @@ def callsync(*args: str, cwd, env: dict | None = None, timeout: float = 120) -> 
 
 
 def talkifai_env(sim: SimulatorServer, **settings: str) -> dict[str, str]:
-    creds = sim.world.accounts["talkifai"]["default"]
-    return {"SOURCES__TALKIFAI__API_KEY": creds["api_key"],
-            "SOURCES__TALKIFAI__ORGANIZATION_ID": creds["organization_id"],
-            "SOURCES__TALKIFAI__BASE_URL": sim.vendor_url("talkifai"), **settings}
+    return {**sim.env_for("talkifai"), **settings}
 
 
-def configure_talkifai(monkeypatch, sim: SimulatorServer, account: str = "default", staleness_s: float | None = 0):
-    creds = sim.world.accounts["talkifai"][account]
-    monkeypatch.setenv("SOURCES__TALKIFAI__API_KEY", creds["api_key"])
-    monkeypatch.setenv("SOURCES__TALKIFAI__ORGANIZATION_ID", creds["organization_id"])
-    monkeypatch.setenv("SOURCES__TALKIFAI__BASE_URL", sim.vendor_url("talkifai"))
+def configure_vendor(monkeypatch, sim: SimulatorServer, vendor: str, account: str = "default",
+                     staleness_s: float | None = 0, dialect: str | None = None) -> dict:
+    """Point `vendor`'s source at the simulator through the environment; staleness None = default."""
+    for key, value in sim.env_for(vendor, account, dialect).items():
+        monkeypatch.setenv(key, value)
     if staleness_s is None:
         monkeypatch.delenv("CALLSYNC__STALENESS_S", raising=False)
     else:
         monkeypatch.setenv("CALLSYNC__STALENESS_S", str(staleness_s))
-    return creds
+    return sim.world.accounts[vendor][account]
+
+
+def configure_talkifai(monkeypatch, sim: SimulatorServer, account: str = "default", staleness_s: float | None = 0):
+    return configure_vendor(monkeypatch, sim, "talkifai", account, staleness_s)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_sync_prints_rows_and_requests_and_json_summary(sim, workdir):
     proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
     assert proc.returncode == EXIT_OK, proc.stderr
     assert "talkifai/default:" in proc.stdout and "requests" in proc.stdout
-    assert "analytics.job_success_rates" in proc.stdout
+    assert "models: " in proc.stdout and "relations rebuilt (analytics.jobs" in proc.stdout
 
     proc = callsync("sync", "--duckdb", "w.duckdb", "--json", cwd=workdir, env=talkifai_env(sim))
     assert proc.returncode == EXIT_OK, proc.stderr

@@ -49,7 +49,8 @@ def routes(sim: Simulator) -> list[Route]:
         vendor = request.query_params.get("vendor", "")
         account = request.query_params.get("account", "default")
         dialect = sim.dialects.get(vendor)
-        if dialect is None or account not in world.accounts.get(vendor, {}):
+        campaigns = getattr(dialect, "world_vendor", vendor)  # a doc generation shares its vendor's world
+        if dialect is None or account not in world.accounts.get(campaigns, {}):
             return _json({"detail": f"unknown vendor/account {vendor!r}/{account!r}"}, 404)
         return _json(dialect.truth(account))
 

@@ -428,7 +428,8 @@ class DialNexa:
 class DialNexaGenA(DialNexa):
     """Gen A (``/dialnexa-gen-a/v1``): the older Mintlify generation of the same API."""
 
-    vendor = "dialnexa_gen_a"  # request-log label; the campaigns are the world's `dialnexa` ones
+    vendor = "dialnexa_gen_a"  # request-log label
+    world_vendor = VENDOR  # the campaigns are the world's `dialnexa` ones
     prefix = PREFIX_A
     generation = "A"
     calls_page_max = 100  # the Mintlify pagination page documents 100 for lists

@@ -46,6 +46,16 @@ class SimulatorServer:
         """The vendor's base URL (what its ``base_url`` config would be)."""
         return self.base_url + self.app.state.sim.dialects[vendor].prefix
 
+    def env_for(self, vendor: str, account: str = "default", dialect: str | None = None) -> dict[str, str]:
+        """The environment variables that point callsync's `vendor` source at this simulator.
+
+        `dialect` picks another dialect of the same vendor (a DialNexa doc generation)."""
+        creds = self.world.accounts[vendor][account]
+        section = f"SOURCES__{vendor.upper()}__"
+        env = {section + key.upper(): str(value) for key, value in creds.items()}
+        env[section + "BASE_URL"] = self.vendor_url(dialect or vendor)
+        return env
+
     def start(self) -> Self:
         self._server = uvicorn.Server(_config(self.app))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
