@@ -80,3 +80,30 @@ def warehouse_rows(db, relation: str, columns: list[str], where: str = "true") -
 
 def truth_rows(truth: dict, relation: str, columns: list[str]) -> list[tuple]:
     return _sorted(tuple(_plain(r[c]) for c in columns) for r in truth[relation])
+
+
+# The analytics contract (DESIGN §4), without the sync-time columns the truth leaves out.
+CONTRACT_COLUMNS = {
+    "jobs": ["vendor", "account", "job_id", "name", "status", "vendor_status", "is_terminal", "is_deleted",
+             "agent_id", "created_at", "scheduled_start_at", "started_at", "completed_at", "total_contacts",
+             "contacts_processed", "successful_calls", "failed_calls"],
+    "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
+                 "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
+                 "completed_at", "call_duration_s"],
+    "attempts": ["vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status",
+                 "error_code", "started_at", "duration_s"],
+    "job_success_rates": ["vendor", "account", "job_id", "job_name", "job_status", "contacts_total",
+                          "contacts_open", "successes", "failures", "cancelled", "unknown", "success_rate",
+                          "avg_attempts", "avg_call_duration_s"],
+    "failure_reasons": ["vendor", "account", "job_id", "status", "error_code", "failure_reason", "contacts",
+                        "share_of_failures"],
+}
+
+
+def assert_vendor_equals_truth(sim: SimulatorServer, db, vendor: str, truth: dict | None = None) -> None:
+    """Every contract relation, restricted to `vendor`, equals the simulator's ground truth."""
+    truth = truth or sim.truth(vendor)
+    for relation, columns in CONTRACT_COLUMNS.items():
+        if relation in truth:
+            assert warehouse_rows(db, relation, columns, f"vendor = '{vendor}'") == \
+                truth_rows(truth, relation, columns), f"{vendor}: analytics.{relation}"

@@ -1,0 +1,139 @@
+"""One measured task, run by `bench.measure.run_child` in a fresh process:
+`python -m bench.child MODE '{"json": "args"}'` prints one JSON result line.
+
+Modes: `sync` (callsync's real `runner.sync`), `floor`, `peer`, `models`. With `"profile": PATH`,
+`sync` also writes a cProfile of the sync to PATH.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's resident set every 20 ms, to attribute the peak to a phase."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+        self.page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def run(self) -> None:
+        with open("/proc/self/statm") as statm:
+            while not self.stop.wait(0.02):
+                statm.seek(0)
+                self.samples.append((time.time(), int(statm.read().split()[1]) * self.page_mb))
+
+    def peak(self, start: float, end: float) -> float:
+        return max((mb for t, mb in self.samples if start <= t <= end), default=0.0)
+
+
+def phases(path: Path, started: float, finished: float, sampler: RssSampler) -> dict:
+    """Seconds and peak RSS of each step of the sync: dlt's extract/normalize/load from the
+    pipeline's trace, what came before (config, state) and after (the models)."""
+    import dlt
+
+    from pipelines import runner
+
+    pipeline = dlt.attach("callsync_talkifai_default", pipelines_dir=str(runner.pipelines_dir_for(path.resolve())))
+    steps = [(s.step, s.started_at.timestamp(), s.finished_at.timestamp()) for s in pipeline.last_trace.steps]
+    windows = [("setup", started, steps[0][1]), *steps, ("models", steps[-1][2], finished)]
+    return {name: {"seconds": end - start, "peak_rss_mb": sampler.peak(start, end)}
+            for name, start, end in windows}
+
+
+def sync(args: dict) -> dict:
+    import duckdb
+
+    from pipelines import runner
+
+    path = Path(args["duckdb"])
+    profiler = None
+    if args.get("profile"):
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
+    sampler = RssSampler()
+    sampler.start()
+    started, t0 = time.time(), time.perf_counter()
+    result = runner.sync(["talkifai"], path)
+    seconds, finished = time.perf_counter() - t0, time.time()
+    sampler.stop.set()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args["profile"])
+    if not result.ok:
+        raise SystemExit(f"sync failed: {[r.error for r in result.runs]} {result.models_error}")
+    run = result.runs[0]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        contacts = con.execute("select count(*) from talkifai.contacts").fetchone()[0]
+    finally:
+        con.close()
+    return {"seconds": seconds, "load_s": run.seconds, "models_s": seconds - run.seconds,
+            "requests": run.stats.requests, "jobs_listed": run.stats.jobs_listed,
+            "jobs_fetched": run.stats.jobs_fetched, "rows": dict(run.stats.rows), "contacts": contacts,
+            "phases": phases(path, started, finished, sampler)}
+
+
+def floor(args: dict) -> dict:
+    from bench import floor
+
+    return floor.run(args["vendor_url"], Path(args["duckdb"]))
+
+
+def peer(args: dict) -> dict:
+    from bench import peer
+
+    return peer.run(args["vendor_url"], Path(args["duckdb"]))
+
+
+QUERIES = {
+    "job_success_rates": "select * from analytics.job_success_rates order by vendor, account, job_id",
+    "failure_reasons": "select * from analytics.failure_reasons "
+                       "order by vendor, account, job_id, contacts desc, status, error_code, failure_reason",
+}
+
+
+def models(args: dict) -> dict:
+    """Median times of rebuilding analytics.* and of fetching each mart fully."""
+    import duckdb
+
+    from pipelines import models
+    from pipelines.vendors import VENDORS
+
+    con = duckdb.connect(args["duckdb"])
+    try:
+        contacts = con.execute("select count(*) from analytics.contacts").fetchone()[0]
+        builds = []
+        for _ in range(args.get("builds", 3)):
+            t0 = time.perf_counter()
+            models.build_models(con, tuple(VENDORS))
+            builds.append(time.perf_counter() - t0)
+        queries = {}
+        for name, sql in QUERIES.items():
+            times = []
+            for _ in range(args.get("queries", 7)):
+                t0 = time.perf_counter()
+                rows = con.execute(sql).fetchall()
+                times.append(time.perf_counter() - t0)
+            queries[name] = {"seconds": statistics.median(times), "rows": len(rows)}
+    finally:
+        con.close()
+    return {"build_s": statistics.median(builds), "builds": builds, "contacts": contacts, "queries": queries}
+
+
+MODES = {"sync": sync, "floor": floor, "peer": peer, "models": models}
+
+if __name__ == "__main__":
+    mode, args = sys.argv[1], json.loads(sys.argv[2])
+    out = MODES[mode](args)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps(out))

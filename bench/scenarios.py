@@ -1,0 +1,179 @@
+"""The five measurements. Each returns table rows; every sync runs in a fresh process
+(`bench.child`) into its own DuckDB file under `tmp`, against a simulator process."""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import child_env, run_child
+from bench.simserver import SimProcess, detail_pages
+from bench.table import Row, check
+
+SETTLE_S = 3 * 86400  # simulated time after which every job of a world is terminal
+LATENCY_S = 0.1
+CONCURRENCY = 8  # callsync's default max_concurrency, also the floor's
+
+
+@dataclass
+class Scale:
+    jobs: int
+    per_job: int
+
+    @property
+    def contacts(self) -> int:
+        return self.jobs * self.per_job
+
+    def __str__(self) -> str:
+        return f"{self.contacts:,} contacts ({self.jobs} jobs x {self.per_job:,})"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class Runner:
+    """Numbered DuckDB files in one temp dir, children pointed at one simulator."""
+
+    files = 0  # numbering shared by every Runner of a bench run
+
+    def __init__(self, sim: SimProcess, tmp: Path, profile: bool = False):
+        self.sim, self.tmp, self.profile = sim, tmp, profile
+
+    def path(self, name: str) -> Path:
+        Runner.files += 1
+        return self.tmp / f"{Runner.files:02d}_{name}.duckdb"
+
+    def run(self, mode: str, duckdb_path: Path, **args) -> dict:
+        """Run one child with fresh request counts; adds the simulator's `sim_requests`."""
+        self.sim.reset_requests()
+        result = run_child(mode, {"vendor_url": self.sim.vendor_url, "duckdb": str(duckdb_path), **args},
+                           child_env(self.sim.vendor_url, CALLSYNC__MAX_CONCURRENCY=str(CONCURRENCY)), self.tmp)
+        result["sim_requests"] = self.sim.requests()
+        return result
+
+    def sync(self, duckdb_path: Path, label: str) -> dict:
+        args = {"profile": str(self.tmp / f"{label}.prof")} if self.profile else {}
+        r = self.run("sync", duckdb_path, **args)
+        log(f"{label}: {r['seconds']:.2f} s (dlt run {r['load_s']:.2f} + models {r['models_s']:.2f}), "
+            f"{r['sim_requests']['total']} requests, {r['contacts']:,} contacts, "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB, process {r['process_s']:.2f} s\n        phases: "
+            + ", ".join(f"{k} {v['seconds']:.2f} s / {v['peak_rss_mb']:.0f} MB" for k, v in r["phases"].items()))
+        if self.profile:
+            log(f"  profile: {self.tmp / f'{label}.prof'}")
+        return r
+
+
+def incremental(runner: Runner) -> list[Row]:
+    """Full sync of a world with running jobs, then 10 simulated minutes, then two re-syncs."""
+    sim = runner.sim
+    db = runner.path("incremental")
+    runner.sync(db, "incremental: full sync")
+    before, _ = sim.listing()
+    sim.advance(600)
+    after, list_pages = sim.listing()
+    changed = [j for job_id, j in after.items() if before.get(job_id) != j]
+    minimum = list_pages + sum(detail_pages(j) for j in changed)
+    resync = runner.sync(db, f"incremental: re-sync after 10 min ({len(changed)} of {len(after)} jobs changed)")
+    unchanged = runner.sync(db, "incremental: unchanged re-sync")
+    made, idle = resync["sim_requests"]["total"], unchanged["sim_requests"]["total"]
+    return [
+        check(f"re-sync after 10 min: requests ({len(changed)}/{len(after)} jobs changed)", f"{made:,}",
+              f"minimum {minimum:,} = {list_pages} list + detail pages of changed jobs; target ==",
+              made / minimum, "==", 1.0),
+        check("unchanged re-sync: requests", f"{idle:,}", f"list pages {list_pages}; target ==",
+              idle / list_pages, "==", 1.0),
+    ]
+
+
+def throughput(runner: Runner, scale: Scale) -> tuple[list[Row], dict]:
+    """callsync against the floor and the peer, every job complete, no injected latency."""
+    runner.sim.advance(SETTLE_S)
+    runner.sim.listing()  # the simulator generates every job's contacts before anything is timed
+    floor = runner.run("floor", runner.path("floor"))
+    log(f"floor: {floor['seconds']:.2f} s (fetch+decode {floor['fetch_s']:.2f} + insert {floor['insert_s']:.2f}), "
+        f"{floor['sim_requests']['total']} requests, {floor['contacts']:,} contacts, "
+        f"peak RSS {floor['peak_rss_mb']:.0f} MB")
+    sync = runner.sync(runner.path("callsync"), "callsync full sync")
+    peer = runner.run("peer", runner.path("peer"))
+    log(f"peer (dlt rest_api): {peer['seconds']:.2f} s, {peer['sim_requests']['total']} requests, "
+        f"{peer['contacts']:,} contacts, peak RSS {peer['peak_rss_mb']:.0f} MB")
+    counts = {"floor": floor["contacts"], "callsync": sync["contacts"], "peer": peer["contacts"]}
+    if len(set(counts.values())) != 1 or sync["contacts"] != scale.contacts:
+        raise SystemExit(f"contact counts differ: {counts}, world has {scale.contacts}")
+    s = sync["seconds"]
+    rows = [
+        Row("callsync full sync: wall time (models incl.)", f"{s:.2f} s",
+            f"dlt run {sync['load_s']:.2f} s + models {sync['models_s']:.2f} s"),
+        Row("callsync full sync: contacts/s", f"{scale.contacts / s:,.0f}",
+            f"floor {scale.contacts / floor['seconds']:,.0f}/s"),
+        Row("callsync full sync: requests", f"{sync['sim_requests']['total']:,}",
+            f"floor {floor['sim_requests']['total']:,}, peer {peer['sim_requests']['total']:,}"),
+        Row("callsync full sync: peak RSS", f"{sync['peak_rss_mb']:.0f} MB",
+            f"floor {floor['peak_rss_mb']:.0f} MB, peer {peer['peak_rss_mb']:.0f} MB"),
+        Row("floor: fetch+decode + insert", f"{floor['seconds']:.2f} s",
+            f"{floor['fetch_s']:.2f} s + {floor['insert_s']:.2f} s"),
+        Row("peer: dlt rest_api source", f"{peer['seconds']:.2f} s", "same rows, default settings"),
+        check("efficiency = floor / callsync", f"{s:.2f} s", f"floor {floor['seconds']:.2f} s; target >= 0.50",
+              floor["seconds"] / s, ">=", 0.5),
+        check("speed-up = peer / callsync", f"{s:.2f} s", f"peer {peer['seconds']:.2f} s; target >= 10x",
+              peer["seconds"] / s, ">=", 10, "{:.1f}x"),
+    ]
+    return rows, sync
+
+
+def latency(runner: Runner) -> list[Row]:
+    """The same (settled) world with 100 ms added to every simulator response."""
+    jobs, list_pages = runner.sim.listing()
+    requests = list_pages + sum(detail_pages(j) for j in jobs.values())
+    chain = list_pages + max((detail_pages(j) for j in jobs.values()), default=0)
+    floor = max(requests * LATENCY_S / CONCURRENCY, chain * LATENCY_S)
+    runner.sim.set_latency(LATENCY_S)
+    try:
+        sync = runner.sync(runner.path("latency"), "callsync with 100 ms latency")
+    finally:
+        runner.sim.set_latency(0)
+    s, p = sync["seconds"], sync["phases"]
+    return [check("callsync full sync, +100 ms per response", f"{s:.2f} s",
+                  f"floor {floor:.2f} s = max({requests} req x 0.1 s / {CONCURRENCY}, chain {chain} x 0.1 s); "
+                  "target <= 1.25", s / floor, "<=", 1.25),
+            Row("  of which extract (all requests)", f"{p['extract']['seconds']:.2f} s",
+                f"then normalize+load {p['normalize']['seconds'] + p['load']['seconds']:.2f} s, "
+                f"models {p['models']['seconds']:.2f} s", f"{p['extract']['seconds'] / floor:.2f}")]
+
+
+def large(runner: Runner, small_sync: dict, small: Scale, big: Scale) -> tuple[list[Row], list[Row]]:
+    """Peak RSS of a full sync at the large scale, then the models over that warehouse."""
+    runner.sim.advance(SETTLE_S)
+    runner.sim.listing()
+    db = runner.path("large")
+    sync = runner.sync(db, f"callsync full sync at {big.contacts:,}")
+    if sync["contacts"] != big.contacts:
+        raise SystemExit(f"large sync loaded {sync['contacts']} contacts, world has {big.contacts}")
+    m = run_child("models", {"duckdb": str(db)}, child_env(), runner.tmp)
+    log(f"models: builds {', '.join(f'{b:.2f}' for b in m['builds'])} s; queries "
+        + ", ".join(f"{k} {v['seconds'] * 1000:.1f} ms ({v['rows']} rows)" for k, v in m["queries"].items()))
+    rss_small, rss_big = small_sync["peak_rss_mb"], sync["peak_rss_mb"]
+    memory = [
+        Row(f"peak RSS, full sync of {small.contacts:,}", f"{rss_small:.0f} MB"),
+        check(f"peak RSS, full sync of {big.contacts:,}", f"{rss_big:.0f} MB",
+              f"target <= 500 MB (sync took {sync['seconds']:.1f} s, {big.contacts / sync['seconds']:,.0f}/s)",
+              rss_big, "<=", 500, "{:.0f} MB"),
+        check(f"RSS ratio {big.contacts:,} / {small.contacts:,}", f"{rss_big / rss_small:.2f}",
+              "target <= 1.50", rss_big / rss_small, "<=", 1.5),
+        Row(f"  peak RSS by phase at {big.contacts:,}", f"{rss_big:.0f} MB",
+            ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in sync["phases"].items()) + " MB"),
+    ]
+    models = [check(f"rebuild analytics.* over {m['contacts']:,} contacts", f"{m['build_s']:.2f} s",
+                    "target <= 3 s (median of 3)", m["build_s"], "<=", 3, "{:.2f} s")]
+    for name, q in m["queries"].items():
+        ms = q["seconds"] * 1000
+        models.append(check(f"query analytics.{name} ({q['rows']:,} rows)", f"{ms:.1f} ms",
+                            "target <= 100 ms (median of 7)", ms, "<=", 100, "{:.1f} ms"))
+    return memory, models
+
+
+def scale_for(contacts: int, per_job: int) -> Scale:
+    per_job = min(per_job, contacts)
+    return Scale(math.ceil(contacts / per_job), per_job)

@@ -1,0 +1,48 @@
+"""All four vendors side by side: one contract, one vendor failing never stops the others."""
+from __future__ import annotations
+
+import pytest
+
+from pipelines.cli import EXIT_OK, EXIT_PARTIAL
+from pipelines.simulator import SimulatorServer, World
+from pipelines.vendors import VENDORS
+from tests.conftest import assert_vendor_equals_truth, callsync, warehouse_rows
+
+
+@pytest.fixture
+def world():
+    with SimulatorServer(World(seed=7)) as server:
+        yield server
+
+
+def all_vendors_env(sim) -> dict[str, str]:
+    env = {"CALLSYNC__STALENESS_S": "0"}
+    for vendor in VENDORS:
+        env.update(sim.env_for(vendor))
+    return env
+
+
+def test_one_vendor_failing_does_not_stop_the_others(world, workdir):
+    env = {**all_vendors_env(world), "SOURCES__VOGENT__API_KEY": "revoked-key"}
+    proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert proc.returncode == EXIT_PARTIAL
+    failed = [line for line in proc.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and failed[0].startswith("vogent/default: FAILED") and "api_key" in failed[0]
+    loaded = {v for (v,) in warehouse_rows(workdir / "w.duckdb", "jobs", ["distinct vendor"])}
+    assert loaded == set(VENDORS) - {"vogent"}
+
+    proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=all_vendors_env(world))
+    assert proc.returncode == EXIT_OK, proc.stderr
+    for vendor in VENDORS:
+        assert_vendor_equals_truth(world, workdir / "w.duckdb", vendor)
+
+
+def test_every_vendor_converges_over_cycles_in_one_warehouse(world, workdir):
+    env = all_vendors_env(world)
+    for cycle in range(3):
+        if cycle:
+            world.advance(2700)
+        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+        assert proc.returncode == EXIT_OK, proc.stderr
+        for vendor in VENDORS:
+            assert_vendor_equals_truth(world, workdir / "w.duckdb", vendor)
