@@ -92,6 +92,8 @@ class Table:
     keep_extra: bool = True
     arrow_schema: pa.Schema = field(init=False, compare=False, repr=False)
     known_sources: frozenset[str] = field(init=False, compare=False, repr=False)
+    scalar_schema: pa.Schema = field(init=False, compare=False, repr=False)
+    timestamp_sources: frozenset[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         cols = list(self.columns)
@@ -101,6 +103,10 @@ class Table:
         object.__setattr__(self, "arrow_schema", pa.schema(
             [pa.field(c.name, ARROW_TYPES[c.type]) for c in cols]))
         object.__setattr__(self, "known_sources", frozenset(c.source for c in cols if c.source))
+        scalar = [c for c in cols if c.source and c.type != "json"]
+        object.__setattr__(self, "scalar_schema", pa.schema(
+            [(c.source, pa.string() if c.type == "timestamp" else ARROW_TYPES[c.type]) for c in scalar]))
+        object.__setattr__(self, "timestamp_sources", frozenset(c.source for c in scalar if c.type == "timestamp"))
 
     def hints(self) -> dict:
         """dlt hints for this table (used as a table variant of the vendor's resource)."""
@@ -163,6 +169,18 @@ def _convert_column(values: list[Any], col: Column, problems: dict[int, list[str
     return pa.array(out, arrow_type)
 
 
+def _scalar_columns(objects: list[dict], table: Table) -> dict[str, pa.Array]:
+    """The text, number, boolean and timestamp columns in one Arrow conversion (C++, no
+    per-value Python), by source field name; empty when any value does not fit, so that the
+    column-by-column path finds and reports it."""
+    try:
+        batch = pa.Table.from_pylist(objects, schema=table.scalar_schema)
+        return {name: (column.cast(ARROW_TYPES["timestamp"]) if name in table.timestamp_sources else column)
+                .combine_chunks() for name, column in zip(batch.column_names, batch.columns, strict=True)}
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        return {}
+
+
 def parse_arrow(
     records: Iterable[Any],
     table: Table,
@@ -182,8 +200,11 @@ def parse_arrow(
     n = len(objects)
     problems: dict[int, list[str]] = {}
     arrays = []
+    scalars = _scalar_columns(objects, table)
     for col in table.columns:
-        if col.source is not None:
+        if col.source is not None and col.source in scalars:
+            arrays.append(scalars[col.source])
+        elif col.source is not None:
             arrays.append(_convert_column([r.get(col.source) for r in objects], col, problems))
         elif col.name == "extra_fields" and table.keep_extra:
             known = table.known_sources

@@ -16,6 +16,7 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines import failpoints, models
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
@@ -25,6 +26,7 @@ from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = "callsync.duckdb"
+DEFAULT_DUCKDB_MEMORY = "256MB"
 
 
 class ConfigError(Exception):
@@ -91,10 +93,17 @@ def pipelines_dir_for(duckdb_path: Path) -> Path:
     return duckdb_path.with_name(duckdb_path.name + ".pipelines")
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB settings for every connection callsync opens: a modest memory limit (DuckDB's own
+    default is 80% of RAM), so a sync of millions of contacts stays small beside other work."""
+    return {"memory_limit": str(dlt.config.get("callsync.duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY)}
+
+
 def make_pipeline(vendor: str, account: str, duckdb_path: Path) -> dlt.Pipeline:
+    credentials = DuckDbCredentials(str(duckdb_path), global_config=duckdb_config())
     return dlt.pipeline(
         pipeline_name=f"callsync_{vendor}_{account}",
-        destination=dlt.destinations.duckdb(str(duckdb_path)),
+        destination=dlt.destinations.duckdb(credentials),
         dataset_name=vendor,
         pipelines_dir=str(pipelines_dir_for(duckdb_path)),
     )
@@ -215,7 +224,7 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
 def build_models(path: Path, result: SyncResult) -> None:
     """Rebuild `analytics.*` from whatever is loaded, recording failures in `result`."""
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config=duckdb_config())
         try:
             sql_dir = dlt.config.get("callsync.sql_dir")
             result.models = models.build_models(con, tuple(VENDORS), timezone=_report_timezone(),
