@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--jobs", type=int, default=12, help="jobs per account")
     simulate.add_argument("--contacts", type=int, default=40, help="contacts per job")
 
+    report = command("report", "the answers from analytics.*: terminal tables, csv/json/markdown, or an HTML file")
+    report.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    report.add_argument("--format", choices=("table", "csv", "json", "markdown"),
+                        help="print the per-job and per-vendor tables in this format (default: table, "
+                             "unless only --html is given)")
+    report.add_argument("--html", metavar="PATH", help="write a self-contained HTML report with charts")
+
     demo = command("demo", "simulator + syncs + report into callsync-demo.duckdb")
     demo.add_argument("--duckdb", metavar="PATH", default=DEMO_DUCKDB)
     demo.add_argument("--cycles", type=int, default=4, help="clock advances after the first sync")
@@ -121,10 +128,50 @@ def cmd_models(args) -> int:
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
-def cmd_simulate(args) -> int:
-    from pipelines.simulator import World, serve_forever
+def cmd_report(args) -> int:
+    """Read-only: works beside a running `callsync simulate`, never beside a running sync (DuckDB's lock)."""
+    import duckdb
 
-    print(f"simulator on http://127.0.0.1:{args.port} (seed {args.seed}); TalkifAI at /talkifai, "
+    from pipelines import report, reporting, runner
+    from pipelines.locking import LockHeld
+
+    path = Path(args.duckdb or runner.DEFAULT_DUCKDB)
+    if not path.exists():
+        raise runner.ConfigError(f"{path} does not exist; run `callsync sync` first")
+    html = Path(args.html) if args.html else None
+    if html and not html.parent.is_dir():
+        raise runner.ConfigError(f"cannot write {html}: {html.parent} is not a directory")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise LockHeld(f"the DuckDB file {path} is being written by another process (a sync?); "
+                           f"run the report when it has finished") from None
+        raise runner.ConfigError(f"cannot open the warehouse {path}: {str(e).splitlines()[0]}") from None
+    try:
+        try:
+            answers = reporting.load_report(con)
+        except reporting.ReportError as e:
+            raise runner.ConfigError(str(e)) from None
+        if html:
+            reporting.write_html(con, answers, html, source=path.name)
+            print(f"wrote {html}", file=sys.stderr)
+        fmt = args.format or (None if html else "table")
+        if fmt == "table":
+            reporting.print_tables(answers, report.out)
+        elif fmt is not None:
+            renderer = {"csv": reporting.to_csv, "json": reporting.to_json, "markdown": reporting.to_markdown}[fmt]
+            sys.stdout.write(renderer(answers).rstrip("\n") + "\n")
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_simulate(args) -> int:
+    from pipelines.simulator import DIALECTS, World, serve_forever
+
+    prefixes = ", ".join(f"{name} at {cls.prefix}" for name, cls in DIALECTS.items())
+    print(f"simulator on http://127.0.0.1:{args.port} (seed {args.seed}): {prefixes}; "
           f"control API at /_control; Ctrl-C stops it", file=sys.stderr)
     serve_forever(World(seed=args.seed, jobs_per_account=args.jobs, contacts_per_job=args.contacts),
                   port=args.port)
@@ -137,6 +184,7 @@ def cmd_demo(args) -> int:
 
     from pipelines import report, runner
     from pipelines.simulator import SimulatorServer, World
+    from pipelines.vendors import VENDORS
 
     path = Path(args.duckdb).resolve()
     for leftover in (path, runner.pipelines_dir_for(path), Path(f"{path}.wal")):
@@ -144,19 +192,14 @@ def cmd_demo(args) -> int:
             shutil.rmtree(leftover)
         elif leftover.exists():
             leftover.unlink()
-    world = World(seed=7)
-    with SimulatorServer(world) as sim:
-        account = world.accounts["talkifai"]["default"]
-        os.environ.update({
-            "SOURCES__TALKIFAI__API_KEY": account["api_key"],
-            "SOURCES__TALKIFAI__ORGANIZATION_ID": account["organization_id"],
-            "SOURCES__TALKIFAI__BASE_URL": sim.vendor_url("talkifai"),
-            "CALLSYNC__STALENESS_S": "0",
-        })
+    with SimulatorServer(World(seed=7)) as sim:
+        for vendor in VENDORS:
+            os.environ.update(sim.env_for(vendor))
+        os.environ["CALLSYNC__STALENESS_S"] = "0"  # show every change the clock makes
         for cycle in range(args.cycles + 1):
             if cycle:
                 sim.advance(3600)
-            result = runner.sync(["talkifai"], path)
+            result = runner.sync(None, path)
             print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)")
             report.print_sync(result)
             if not result.ok:
@@ -170,7 +213,8 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"sync": cmd_sync, "models": cmd_models, "simulate": cmd_simulate, "demo": cmd_demo}
+COMMANDS = {"sync": cmd_sync, "models": cmd_models, "report": cmd_report, "simulate": cmd_simulate,
+            "demo": cmd_demo}
 
 if __name__ == "__main__":
     sys.exit(main())

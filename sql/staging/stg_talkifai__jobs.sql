@@ -2,6 +2,7 @@
 -- Renames, casts and maps the vendor status through the seed; timestamps stay as loaded (UTC).
 -- The status comes from the list (refreshed every run), not from job_details (only when fetched).
 -- sync_state appears with the first detail fetch; until then no job is deleted.
+-- TalkifAI jobs carry no time zone: timezone is NULL (local-time marts use [callsync] report_timezone).
 -- optional: talkifai.sync_state (account varchar, job_id varchar, is_deleted boolean)
 
 with
@@ -76,7 +77,8 @@ final as (
         mapped.contacts_processed,
         mapped.successful_calls,
         mapped.failed_calls,
-        mapped.last_synced_at
+        mapped.last_synced_at,
+        cast(null as varchar) as timezone
     from mapped
     left join status_groups on status_groups.status = mapped.status
     left join sync_state

@@ -1,0 +1,147 @@
+"""`callsync report` on a real warehouse: synced from the simulator, then read back as csv, json, markdown,
+terminal tables and a self-contained HTML file. Values are checked against `analytics.*` directly."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import cli, reporting, runner
+from pipelines.simulator import SimulatorServer, World
+from tests.conftest import callsync, configure_talkifai
+
+
+def build_warehouse(path: Path, cycles: int = 3) -> None:
+    """Sync a small simulated TalkifAI account a few times as its campaigns progress."""
+    with SimulatorServer(World(seed=11, jobs_per_account=6, contacts_per_job=30)) as sim, \
+            pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path.parent)
+        mp.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+        mp.setenv("LOAD__TRUNCATE_STAGING_DATASET", "true")
+        configure_talkifai(mp, sim)
+        for cycle in range(cycles):
+            if cycle:
+                sim.advance(1800)
+            result = runner.sync(["talkifai"], path)
+            assert result.ok, [r.error for r in result.runs] + [result.models_error]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "w.duckdb"
+    build_warehouse(path)
+    return path
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def run_report(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["report", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_warehouse_has_every_mart(db):
+    names = {r[0] for r in query(db, "select table_name from duckdb_tables() where schema_name = 'analytics'")}
+    assert {"daily_outcomes", "hourly_success", "failure_categories", "retry_effectiveness",
+            "counter_reconciliation", "job_progress"} <= names
+    # the world moved between syncs, so some job has more than one progress point
+    assert query(db, "select max(n) from (select count(*) n from analytics.job_progress group by job_id)")[0][0] > 1
+
+
+def test_csv_matches_analytics(db, capsys):
+    code, out, _ = run_report(capsys, "--duckdb", str(db), "--format", "csv")
+    assert code == 0
+    table = list(csv.DictReader(io.StringIO(out)))
+    jobs = {r["job_id"]: r for r in table if r["level"] == "job"}
+    expected = query(db, "select job_id, contacts_total, successes, failures, success_rate "
+                         "from analytics.job_success_rates")
+    assert len(jobs) == len(expected) > 0
+    for job_id, total, successes, failures, rate in expected:
+        row = jobs[job_id]
+        assert (int(row["contacts_total"]), int(row["successes"]), int(row["failures"])) == (total, successes, failures)
+        assert (row["success_rate"] == "") if rate is None else float(row["success_rate"]) == pytest.approx(rate)
+    [vendor] = [r for r in table if r["level"] == "vendor"]
+    successes, failures = query(db, "select sum(successes), sum(failures) from analytics.job_success_rates")[0]
+    assert (vendor["vendor"], int(vendor["jobs"]), int(vendor["successes"]), int(vendor["failures"])) == (
+        "talkifai", len(expected), successes, failures)
+    assert float(vendor["success_rate"]) == pytest.approx(successes / (successes + failures))
+
+
+def test_json_matches_analytics(db, capsys):
+    code, out, _ = run_report(capsys, "--duckdb", str(db), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    top = dict(query(db, """
+        select job_id, string_agg(failure_category || ' ' || contacts, ', ' order by contacts desc, failure_category)
+        from (select *, row_number() over (partition by job_id order by contacts desc, failure_category) rank
+              from analytics.failure_categories) where rank <= 3 group by job_id"""))
+    assert {j["job_id"]: j["top_failures"] for j in data["jobs"]} == {
+        job_id: top.get(job_id) for job_id, in query(db, "select job_id from analytics.job_success_rates")}
+    rates = dict(query(db, "select job_id, success_rate from analytics.job_success_rates"))
+    assert {j["job_id"]: j["success_rate"] for j in data["jobs"]} == rates
+    assert data["jobs_with_inconsistent_counters"] == query(
+        db, "select count(*) from analytics.counter_reconciliation where not is_consistent")[0][0]
+
+
+@pytest.mark.parametrize("args,expected", [
+    pytest.param(["--format", "markdown"], ["## Jobs", "| vendor | account | job_id |", "## Vendor totals"],
+                 id="markdown"),
+    pytest.param([], ["Jobs (success rate", "Vendor totals"], id="terminal_tables"),
+])
+def test_text_formats_show_every_job(db, capsys, args, expected):
+    code, out, _ = run_report(capsys, "--duckdb", str(db), *args)
+    assert code == 0
+    for text in expected:
+        assert text in out
+    for (name,) in query(db, "select job_name from analytics.job_success_rates"):
+        assert name.split()[0] in out
+
+
+def test_html_is_self_contained_with_a_chart_per_section(db, tmp_path, capsys):
+    page = tmp_path / "report.html"
+    code, out, err = run_report(capsys, "--duckdb", str(db), "--html", str(page))
+    assert code == 0 and out == "" and str(page) in err
+    text = page.read_text()
+    assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.IGNORECASE) == []
+    assert "<script" not in text and "@import" not in text
+    sections = re.findall(r"<section>(.*?)</section>", text, re.DOTALL)
+    assert len(sections) == len(reporting.CHARTS)
+    for (title, _, _), section in zip(reporting.CHARTS, sections, strict=True):
+        assert title in section
+        assert re.search(r'<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]{200,}"', section), title
+    for (job_id,) in query(db, "select job_id from analytics.job_success_rates"):
+        assert job_id in text
+
+
+def test_missing_warehouse_is_a_config_error(tmp_path, capsys):
+    code, _, err = run_report(capsys, "--duckdb", str(tmp_path / "missing.duckdb"))
+    assert code == 2
+    assert "missing.duckdb does not exist" in err
+
+
+def test_warehouse_without_models_is_a_config_error(tmp_path, capsys):
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    code, _, err = run_report(capsys, "--duckdb", str(tmp_path / "empty.duckdb"))
+    assert code == 2 and "callsync models" in err
+
+
+def test_report_beside_a_writer_says_so(db, capsys):
+    writer = duckdb.connect(str(db))  # as a running sync would hold it
+    try:
+        proc = callsync("report", "--duckdb", str(db), cwd=db.parent)
+    finally:
+        writer.close()
+    assert proc.returncode == 3, proc.stderr
+    assert "another process" in proc.stderr
