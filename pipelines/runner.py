@@ -7,9 +7,10 @@ section's key. Command-line flags override config, which overrides the defaults 
 from __future__ import annotations
 
 import os
+import re
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -71,21 +72,55 @@ def _setting(path: str, default: Any, cast: Callable[[Any], Any] = float) -> Any
         raise ConfigError(f"{path} = {value!r} is not a valid {cast.__name__}") from None
 
 
-def configured_accounts(spec: VendorSpec) -> dict[str, dict[str, Any]]:
-    """The vendor's accounts (name → config), empty when the vendor is not configured.
+ACCOUNT_NAME = re.compile(r"^[a-z0-9_]+$")
 
-    A flat `[sources.<vendor>]` section is the account `default`.
-    """
-    section = f"sources.{spec.name}"
-    values = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.config_keys}
-    if all(v is None for k, v in values.items() if k in spec.required_keys):
+
+def _account_names(vendor: str) -> list[str]:
+    """Names of `[sources.<vendor>.accounts.<name>]` sections, from the toml files and from
+    `SOURCES__<VENDOR>__ACCOUNTS__<NAME>__…` environment variables."""
+    names: set[str] = set()
+    for accessor in (dlt.secrets, dlt.config):
+        sections = accessor.get(f"sources.{vendor}.accounts")
+        if isinstance(sections, Mapping):
+            names.update(sections)
+    prefix = f"SOURCES__{vendor.upper()}__ACCOUNTS__"
+    names.update(key[len(prefix):].split("__", 1)[0].lower() for key in os.environ if key.startswith(prefix))
+    bad = sorted(n for n in names if not ACCOUNT_NAME.match(n))
+    if bad:
+        raise ConfigError(f"sources.{vendor}.accounts.{bad[0]}: account names may use a-z, 0-9 and _ only")
+    return sorted(names)
+
+
+def _account_config(spec: VendorSpec, section: str, required: bool) -> dict[str, Any]:
+    """One account's keys, each read at its exact path: an account never sees another's key.
+    Optional keys (base_url) fall back to the vendor's section."""
+    vendor_section = f"sources.{spec.name}"
+    values = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.required_keys}
+    for key in spec.optional_keys:
+        values[key] = dlt.secrets.get(f"{section}.{key}") or dlt.secrets.get(f"{vendor_section}.{key}")
+    if not required and all(values[k] is None for k in spec.required_keys):
         return {}
     missing = [k for k in spec.required_keys if values.get(k) in (None, "")]
     if missing:
+        env = f"{section.upper().replace('.', '__')}__{missing[0].upper()}"
         raise ConfigError(f"{spec.name}: missing {', '.join(f'{section}.{k}' for k in missing)} "
-                          f"(set it in .dlt/secrets.toml or as {section.upper().replace('.', '__')}__"
-                          f"{missing[0].upper()})")
-    return {"default": {k: v for k, v in values.items() if v is not None}}
+                          f"(set it in .dlt/secrets.toml or as {env})")
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def configured_accounts(spec: VendorSpec) -> dict[str, dict[str, Any]]:
+    """The vendor's accounts (name → config), empty when the vendor is not configured.
+
+    A flat `[sources.<vendor>]` section is the account `default`; each
+    `[sources.<vendor>.accounts.<name>]` section is the account `<name>`.
+    """
+    accounts = {}
+    flat = _account_config(spec, f"sources.{spec.name}", required=False)
+    if flat:
+        accounts["default"] = flat
+    for name in _account_names(spec.name):
+        accounts[name] = _account_config(spec, f"sources.{spec.name}.accounts.{name}", required=True)
+    return accounts
 
 
 def pipelines_dir_for(duckdb_path: Path) -> Path:

@@ -100,10 +100,12 @@ CONTRACT_COLUMNS = {
 }
 
 
-def assert_vendor_equals_truth(sim: SimulatorServer, db, vendor: str, truth: dict | None = None) -> None:
-    """Every contract relation, restricted to `vendor`, equals the simulator's ground truth."""
-    truth = truth or sim.truth(vendor)
+def assert_vendor_equals_truth(sim: SimulatorServer, db, vendor: str, truth: dict | None = None,
+                              account: str = "default") -> None:
+    """Every contract relation, restricted to one vendor account, equals the simulator's ground truth."""
+    truth = truth or sim.truth(vendor, account)
     for relation, columns in CONTRACT_COLUMNS.items():
         if relation in truth:
-            assert warehouse_rows(db, relation, columns, f"vendor = '{vendor}'") == \
-                truth_rows(truth, relation, columns), f"{vendor}: analytics.{relation}"
+            where = f"vendor = '{vendor}' and account = '{account}'"
+            assert warehouse_rows(db, relation, columns, where) == truth_rows(truth, relation, columns), \
+                f"{vendor}/{account}: analytics.{relation}"

@@ -49,9 +49,11 @@ class SimulatorServer:
     def env_for(self, vendor: str, account: str = "default", dialect: str | None = None) -> dict[str, str]:
         """The environment variables that point callsync's `vendor` source at this simulator.
 
-        `dialect` picks another dialect of the same vendor (a DialNexa doc generation)."""
+        The account `default` is the flat `[sources.<vendor>]` section, any other one its
+        `[sources.<vendor>.accounts.<name>]` section. `dialect` picks another dialect of the same
+        vendor (a DialNexa doc generation)."""
         creds = self.world.accounts[vendor][account]
-        section = f"SOURCES__{vendor.upper()}__"
+        section = f"SOURCES__{vendor.upper()}__" + ("" if account == "default" else f"ACCOUNTS__{account.upper()}__")
         env = {section + key.upper(): str(value) for key, value in creds.items()}
         env[section + "BASE_URL"] = self.vendor_url(dialect or vendor)
         return env
