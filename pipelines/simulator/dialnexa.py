@@ -44,6 +44,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .dialect import CANON_OPEN, Dialect, truth_marts
 from .world import ALL_OUTCOMES, CANCELLED_OUTCOME, MAX_SLOTS, NEVER, Job, World, iso
 
 VENDOR = "dialnexa"
@@ -76,9 +77,6 @@ CANON_REFINED = {("completed", "voicemail_detected"): "voicemail",
                  ("failed", "invalid_phone_number"): "invalid_number",
                  ("failed", "network_failure"): "carrier_error",
                  ("failed", "destination_forbidden"): "blocked"}
-CANON_FAILURES = ("voicemail", "no_answer", "busy", "declined", "timeout", "blocked", "invalid_number",
-                  "carrier_error", "failed")
-CANON_OPEN = ("pending", "queued", "in_progress")
 TERMINAL_JOB = ("completed", "failed", "cancelled")
 
 
@@ -297,7 +295,7 @@ def _statuses(value: str | None, allowed: tuple[str, ...]) -> frozenset[str] | N
     return wanted if wanted <= set(allowed) else False
 
 
-class DialNexa:
+class DialNexa(Dialect):
     """Gen B (``/dialnexa/v1``). Routes, rendering and a small cache of rendered bodies."""
 
     vendor = VENDOR  # request-log label
@@ -307,9 +305,7 @@ class DialNexa:
     calls_page_max = 200
 
     def __init__(self, world: World):
-        self.world = world
-        self._keys = {c["api_key"]: name for name, c in world.accounts.get(VENDOR, {}).items()}
-        self._cache: OrderedDict = OrderedDict()
+        super().__init__(world)
         self._views: OrderedDict = OrderedDict()
         self.routes = self._routes()
 
@@ -321,10 +317,6 @@ class DialNexa:
 
     error = staticmethod(error)
 
-    def authenticate(self, request: Request) -> str | None:
-        """Account for ``Authorization: Bearer <key_id:secret>`` (the whole pair)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
 
     def truth(self, account: str) -> dict:
         return truth(self, account)
@@ -351,18 +343,6 @@ class DialNexa:
                 self._views.popitem(last=False)
         return view
 
-    def _cached(self, key: tuple, build) -> Response:
-        body = self._cache.get(key)
-        if body is None:
-            result = build()
-            if isinstance(result, Response):
-                return result
-            body = self._cache[key] = orjson.dumps(result)
-            if len(self._cache) > 256:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return Response(body, 200, media_type="application/json")
 
     # --- endpoints ------------------------------------------------------------------------------
 
@@ -498,33 +478,11 @@ def truth(dialect: DialNexa, account: str) -> dict:
             })
         contacts_out.extend(rows)
         if not deleted:
-            rate, job_reasons = _marts(job.job_id, b.get("name", b.get("title")), status, account, rows)
+            rate, job_reasons = truth_marts({"vendor": VENDOR, "account": account, "job_id": job.job_id},
+                                           b.get("name", b.get("title")), status, rows)
             rates.append(rate)
             reasons.extend(job_reasons)
     return {"jobs": jobs_out, "contacts": contacts_out, "attempts": attempts_out,
             "job_success_rates": rates, "failure_reasons": reasons}
 
 
-def _marts(job_id: str, name: str, job_status: str, account: str, rows: list[dict]) -> tuple[dict, list]:
-    succ = [r for r in rows if r["status"] == "completed"]
-    fails = [r for r in rows if r["status"] in CANON_FAILURES]
-    called = [r["attempt_count"] for r in rows if r["attempt_count"] > 0]
-    durations = [r["call_duration_s"] for r in succ if r["call_duration_s"] is not None]
-    denominator = len(succ) + len(fails)
-    rate = {
-        "vendor": VENDOR, "account": account, "job_id": job_id, "job_name": name, "job_status": job_status,
-        "contacts_total": len(rows), "contacts_open": sum(r["status"] in CANON_OPEN for r in rows),
-        "successes": len(succ), "failures": len(fails),
-        "cancelled": sum(r["status"] == "cancelled" for r in rows),
-        "unknown": sum(r["status"] == "unknown" for r in rows),
-        "success_rate": len(succ) / denominator if denominator else None,
-        "avg_attempts": sum(called) / len(called) if called else None,
-        "avg_call_duration_s": sum(durations) / len(durations) if durations else None,
-    }
-    groups: dict[tuple, int] = defaultdict(int)
-    for r in fails:
-        groups[(r["status"], r["error_code"], r["failure_reason"])] += 1
-    reasons = [{"vendor": VENDOR, "account": account, "job_id": job_id, "status": s, "error_code": code,
-                "failure_reason": reason, "contacts": n, "share_of_failures": n / len(fails)}
-               for (s, code, reason), n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-    return rate, reasons

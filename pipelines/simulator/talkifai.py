@@ -16,12 +16,11 @@ JSON it serves so the truth cannot drift from the API.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .dialect import CANON_OPEN, Dialect, truth_marts
 from .world import RETRYABLE, STATUSES, Job, World, iso
 
 VENDOR = "talkifai"
@@ -36,9 +35,6 @@ _BREAKDOWN_ORDER = [(_TO_VENDOR[s], s) for s in STATUSES]
 _BREAKDOWN_ORDER.sort(key=lambda p: CONTACT_STATUSES.index(p[0]))
 
 # Canonical vocabulary (DESIGN §4).
-CANON_FAILURES = ("voicemail", "no_answer", "busy", "declined", "timeout", "blocked", "invalid_number",
-                  "carrier_error", "failed")
-CANON_OPEN = ("pending", "queued", "in_progress")
 TERMINAL_JOB = ("completed", "failed", "cancelled")
 
 
@@ -74,16 +70,15 @@ def _int_param(value: str | None, default: int, lo: int, hi: int | None) -> int 
     return n if n >= lo and (hi is None or n <= hi) else None
 
 
-class TalkifAI:
+class TalkifAI(Dialect):
     """Routes and rendering for one world; keeps a small cache of rendered response bodies."""
 
     vendor = VENDOR
     prefix = PREFIX
+    key_headers = ("x-api-key",)  # the authentication page documents it beside Bearer
 
     def __init__(self, world: World):
-        self.world = world
-        self._keys = {c["api_key"]: name for name, c in world.accounts.get(VENDOR, {}).items()}
-        self._cache: OrderedDict = OrderedDict()
+        super().__init__(world)
         # (method, path under the prefix, label used in request counts, handler)
         self.routes = [
             ("GET", "/batch/jobs", "/batch/jobs", self.list_jobs),
@@ -95,28 +90,7 @@ class TalkifAI:
     def truth(self, account: str) -> dict:
         return truth(self.world, account)
 
-    def authenticate(self, request: Request) -> str | None:
-        """Account name for ``Authorization: Bearer <key>`` or ``x-api-key: <key>``."""
-        headers = request.headers
-        auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        for key in (token.strip() if scheme.lower() == "bearer" else None, headers.get("x-api-key")):
-            if key and key in self._keys:
-                return self._keys[key]
-        return None
 
-    def _cached(self, key: tuple, build) -> Response:
-        body = self._cache.get(key)
-        if body is None:
-            result = build()
-            if isinstance(result, Response):
-                return result
-            body = self._cache[key] = orjson.dumps(result)
-            if len(self._cache) > 256:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return Response(body, 200, media_type="application/json")
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -281,36 +255,11 @@ def truth(world: World, account: str) -> dict:
             })
         contacts_out.extend(rows)
         if not deleted:
-            rate, job_reasons = _marts(job.job_id, v["name"], status, account, rows)
+            rate, job_reasons = truth_marts({"vendor": VENDOR, "account": account, "job_id": job.job_id},
+                                           v["name"], status, rows)
             rates.append(rate)
             reasons.extend(job_reasons)
     return {"jobs": jobs_out, "contacts": contacts_out, "job_success_rates": rates,
             "failure_reasons": reasons}
 
 
-def _marts(job_id: str, name: str, job_status: str, account: str, rows: list[dict]) -> tuple[dict, list]:
-    succ = [r for r in rows if r["status"] == "completed"]
-    fails = [r for r in rows if r["status"] in CANON_FAILURES]
-    called = [r["attempt_count"] for r in rows if r["attempt_count"] > 0]
-    durations = [r["call_duration_s"] for r in succ if r["call_duration_s"] is not None]
-    denominator = len(succ) + len(fails)
-    rate = {
-        "vendor": VENDOR, "account": account, "job_id": job_id, "job_name": name, "job_status": job_status,
-        "contacts_total": len(rows),
-        "contacts_open": sum(r["status"] in CANON_OPEN for r in rows),
-        "successes": len(succ), "failures": len(fails),
-        "cancelled": sum(r["status"] == "cancelled" for r in rows),
-        "unknown": sum(r["status"] == "unknown" for r in rows),
-        "success_rate": len(succ) / denominator if denominator else None,
-        "avg_attempts": sum(called) / len(called) if called else None,
-        "avg_call_duration_s": sum(durations) / len(durations) if durations else None,
-    }
-    groups: dict[tuple, int] = defaultdict(int)
-    for r in fails:
-        groups[(r["status"], r["error_code"], r["failure_reason"])] += 1
-    reasons = [
-        {"vendor": VENDOR, "account": account, "job_id": job_id, "status": s, "error_code": code,
-         "failure_reason": reason, "contacts": n, "share_of_failures": n / len(fails)}
-        for (s, code, reason), n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
-    ]
-    return rate, reasons

@@ -38,7 +38,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from bisect import bisect_right
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,6 +46,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .dialect import CANON_OPEN, Dialect, truth_marts
 from .world import AttemptState, Job, World, iso
 
 VENDOR = "vogent"
@@ -68,9 +69,6 @@ CANON_DIAL = {"queued": "pending", "ringing": "in_progress", "in-progress": "in_
               "completed": "completed", "busy": "busy", "no-answer": "no_answer", "failed": "failed",
               "canceled": "cancelled"}
 CANON_REFINED = {("completed", "VOICEMAIL_DETECTED_HANGUP"): "voicemail", ("failed", "TIMEOUT"): "timeout"}
-CANON_FAILURES = ("voicemail", "no_answer", "busy", "declined", "timeout", "blocked", "invalid_number",
-                  "carrier_error", "failed")
-CANON_OPEN = ("pending", "queued", "in_progress")
 TERMINAL_JOB = ("completed", "failed", "cancelled")
 QUEUE_ROW_STATUS = "queued"  # a queue row has no status field; it is a dial not placed yet
 
@@ -293,16 +291,15 @@ def _page(keys: list[tuple], cursor: str | None, limit: int) -> tuple[int, int, 
     return start, stop, encode_cursor(keys[stop - 1]) if stop < len(keys) else None
 
 
-class Vogent:
+class Vogent(Dialect):
     """Routes and rendering for one world; caches per-job views and rendered bodies."""
 
     vendor = VENDOR
     prefix = PREFIX
+    key_headers = ("api_key",)  # the platform guide's curl samples use it
 
     def __init__(self, world: World):
-        self.world = world
-        self._keys = {c["api_key"]: name for name, c in world.accounts.get(VENDOR, {}).items()}
-        self._cache: OrderedDict = OrderedDict()
+        super().__init__(world)
         self._views: OrderedDict = OrderedDict()
         self.routes = [
             ("GET", "/batch_dial_jobs", "/batch_dial_jobs", self.list_jobs),
@@ -317,13 +314,6 @@ class Vogent:
     def truth(self, account: str) -> dict:
         return truth(self.world, account, self.view)
 
-    def authenticate(self, request: Request) -> str | None:
-        """Account name for ``Authorization: Bearer <key>`` or ``api_key: <key>``."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        for key in (token.strip() if scheme.lower() == "bearer" else None, request.headers.get("api_key")):
-            if key and key in self._keys:
-                return self._keys[key]
-        return None
 
     def view(self, job: Job, t: int) -> View:
         key = (job.account, job.job_id, t)
@@ -334,18 +324,6 @@ class Vogent:
                 self._views.popitem(last=False)
         return v
 
-    def _cached(self, key: tuple, build) -> Response:
-        body = self._cache.get(key)
-        if body is None:
-            result = build()
-            if isinstance(result, Response):
-                return result
-            body = self._cache[key] = orjson.dumps(result)
-            if len(self._cache) > 256:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return Response(body, 200, media_type="application/json")
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -473,32 +451,9 @@ def truth(world: World, account: str, view=job_view) -> dict:
                          "completed_at": None, "call_duration_s": None})
         out["contacts"].extend(rows)
         if not deleted:
-            rate, reasons = _marts(base, v["name"], status, rows)
+            rate, reasons = truth_marts(base, v["name"], status, rows)
             out["job_success_rates"].append(rate)
             out["failure_reasons"].extend(reasons)
     return out
 
 
-def _marts(base: dict, name: str, job_status: str, rows: list[dict]) -> tuple[dict, list]:
-    succ = [r for r in rows if r["status"] == "completed"]
-    fails = [r for r in rows if r["status"] in CANON_FAILURES]
-    called = [r["attempt_count"] for r in rows if r["attempt_count"] > 0]
-    durations = [r["call_duration_s"] for r in succ if r["call_duration_s"] is not None]
-    denominator = len(succ) + len(fails)
-    rate = {
-        **base, "job_name": name, "job_status": job_status, "contacts_total": len(rows),
-        "contacts_open": sum(r["status"] in CANON_OPEN for r in rows),
-        "successes": len(succ), "failures": len(fails),
-        "cancelled": sum(r["status"] == "cancelled" for r in rows),
-        "unknown": sum(r["status"] == "unknown" for r in rows),
-        "success_rate": len(succ) / denominator if denominator else None,
-        "avg_attempts": sum(called) / len(called) if called else None,
-        "avg_call_duration_s": sum(durations) / len(durations) if durations else None,
-    }
-    groups: dict[tuple, int] = defaultdict(int)
-    for r in fails:
-        groups[(r["status"], r["error_code"], r["failure_reason"])] += 1
-    reasons = [{**base, "status": s, "error_code": code, "failure_reason": reason, "contacts": n,
-                "share_of_failures": n / len(fails)}
-               for (s, code, reason), n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-    return rate, reasons

@@ -32,13 +32,14 @@ import math
 import re
 from array import array
 from bisect import bisect_right
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .dialect import CANON_OPEN, Dialect, truth_marts
 from .world import NEVER, Job, World, iso
 
 VENDOR = "weya"
@@ -55,9 +56,6 @@ CALL_STATUS = {"completed": "completed", "no_answer": "no-answer", "busy": "busy
 CANON_JOB = {"active": "running", "paused": "paused", "completed": "completed"}
 CANON_CALL = {"completed": "completed", "no-answer": "no_answer", "no_answer": "no_answer", "busy": "busy",
               "failed": "failed"}
-CANON_FAILURES = ("voicemail", "no_answer", "busy", "declined", "timeout", "blocked", "invalid_number",
-                  "carrier_error", "failed")
-CANON_OPEN = ("pending", "queued", "in_progress")
 TERMINAL_JOB = ("completed", "failed", "cancelled")
 # Outcomes Weya may still retry while its queue is not completed (its batches have retry settings).
 RETRYABLE = ("no_answer", "busy")
@@ -142,15 +140,14 @@ class _Lru(OrderedDict):
         return value
 
 
-class Weya:
+class Weya(Dialect):
     """Routes, rendering and truth for one world; caches rendered bodies per clock tick."""
 
     vendor = VENDOR
     prefix = PREFIX
 
     def __init__(self, world: World):
-        self.world = world
-        self._keys = {c["api_key"]: name for name, c in world.accounts.get(VENDOR, {}).items()}
+        super().__init__(world)
         self._ids: dict[str, dict[str, Job]] = {}
         self._call_ids: dict[Job, tuple[list[str], list[int]]] = {}
         self._plans: dict[Job, _Plan] = {}
@@ -165,10 +162,6 @@ class Weya:
 
     error = staticmethod(error)
 
-    def authenticate(self, request: Request) -> str | None:
-        """Account name for ``Authorization: Bearer <token>`` (the read endpoints take no x-api-key)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -372,7 +365,8 @@ class Weya:
             rows = [self._truth_contact(account, b, call, out["attempts"]) for call in self.calls(job, t)]
             out["contacts"].extend(rows)
             if not deleted:
-                rate, reasons = _marts(account, b["_id"], b["batchName"], status, rows)
+                rate, reasons = truth_marts({"vendor": VENDOR, "account": account, "job_id": b["_id"]},
+                                             b["batchName"], status, rows)
                 out["job_success_rates"].append(rate)
                 out["failure_reasons"].extend(reasons)
         return out
@@ -422,31 +416,4 @@ def _sort_value(value) -> tuple:
         return (False, 0, value, "")
     return (value is None, 1, 0, "" if value is None else str(value))
 
-
-def _marts(account: str, job_id: str, name: str, job_status: str, rows: list[dict]) -> tuple[dict, list]:
-    succ = [r for r in rows if r["status"] == "completed"]
-    fails = [r for r in rows if r["status"] in CANON_FAILURES]
-    called = [r["attempt_count"] for r in rows if r["attempt_count"] > 0]
-    durations = [r["call_duration_s"] for r in succ if r["call_duration_s"] is not None]
-    denominator = len(succ) + len(fails)
-    rate = {
-        "vendor": VENDOR, "account": account, "job_id": job_id, "job_name": name, "job_status": job_status,
-        "contacts_total": len(rows),
-        "contacts_open": sum(r["status"] in CANON_OPEN for r in rows),
-        "successes": len(succ), "failures": len(fails),
-        "cancelled": sum(r["status"] == "cancelled" for r in rows),
-        "unknown": sum(r["status"] == "unknown" for r in rows),
-        "success_rate": len(succ) / denominator if denominator else None,
-        "avg_attempts": sum(called) / len(called) if called else None,
-        "avg_call_duration_s": sum(durations) / len(durations) if durations else None,
-    }
-    groups: dict[tuple, int] = defaultdict(int)
-    for r in fails:
-        groups[(r["status"], r["error_code"], r["failure_reason"])] += 1
-    reasons = [
-        {"vendor": VENDOR, "account": account, "job_id": job_id, "status": s, "error_code": code,
-         "failure_reason": reason, "contacts": n, "share_of_failures": n / len(fails)}
-        for (s, code, reason), n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
-    ]
-    return rate, reasons
 

@@ -1,0 +1,86 @@
+"""What every vendor dialect shares: API keys to accounts, a cache of rendered bodies, and the
+canonical marts of the ground truth (DESIGN §4), computed in Python from the world."""
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .world import World
+
+# The canonical contact groups of DESIGN §4, written here on their own so that the truth never
+# reads the project's seeds (that would test the mapping against itself).
+CANON_FAILURES = ("voicemail", "no_answer", "busy", "declined", "timeout", "blocked", "invalid_number",
+                  "carrier_error", "failed")
+CANON_OPEN = ("pending", "queued", "in_progress")
+
+
+class Dialect:
+    """Base of a vendor dialect: `vendor` labels requests, `world_vendor` picks the campaigns."""
+
+    vendor: str
+    prefix: str
+    key_headers: tuple[str, ...] = ()  # headers that may carry the key besides `Authorization: Bearer`
+    cache_size = 256
+
+    def __init__(self, world: World):
+        self.world = world
+        accounts = world.accounts.get(self.world_vendor, {})
+        self._keys = {c["api_key"]: name for name, c in accounts.items()}
+        self._cache: OrderedDict = OrderedDict()
+
+    @property
+    def world_vendor(self) -> str:
+        return self.vendor
+
+    def authenticate(self, request: Request) -> str | None:
+        """The account whose key the request carries, or None."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        candidates = [token.strip() if scheme.lower() == "bearer" else None]
+        candidates += [request.headers.get(h) for h in self.key_headers]
+        return next((self._keys[k] for k in candidates if k and k in self._keys), None)
+
+    def _cached(self, key: tuple, build: Callable[[], object]) -> Response:
+        """A rendered body, kept until the clock or the data moves (the key says when)."""
+        body = self._cache.get(key)
+        if body is None:
+            result = build()
+            if isinstance(result, Response):
+                return result
+            body = self._cache[key] = orjson.dumps(result)
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return Response(body, 200, media_type="application/json")
+
+
+def truth_marts(base: dict, name: str, job_status: str, rows: list[dict]) -> tuple[dict, list[dict]]:
+    """One job's `job_success_rates` row and `failure_reasons` rows from its canonical contacts.
+
+    `base` holds vendor, account and job_id."""
+    succ = [r for r in rows if r["status"] == "completed"]
+    fails = [r for r in rows if r["status"] in CANON_FAILURES]
+    called = [r["attempt_count"] for r in rows if r["attempt_count"] > 0]
+    durations = [r["call_duration_s"] for r in succ if r["call_duration_s"] is not None]
+    finished = len(succ) + len(fails)
+    rate = {
+        **base, "job_name": name, "job_status": job_status, "contacts_total": len(rows),
+        "contacts_open": sum(r["status"] in CANON_OPEN for r in rows),
+        "successes": len(succ), "failures": len(fails),
+        "cancelled": sum(r["status"] == "cancelled" for r in rows),
+        "unknown": sum(r["status"] == "unknown" for r in rows),
+        "success_rate": len(succ) / finished if finished else None,
+        "avg_attempts": sum(called) / len(called) if called else None,
+        "avg_call_duration_s": sum(durations) / len(durations) if durations else None,
+    }
+    groups: dict[tuple, int] = defaultdict(int)
+    for r in fails:
+        groups[(r["status"], r["error_code"], r["failure_reason"])] += 1
+    reasons = [{**base, "status": s, "error_code": code, "failure_reason": reason, "contacts": n,
+                "share_of_failures": n / len(fails)}
+               for (s, code, reason), n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+    return rate, reasons
