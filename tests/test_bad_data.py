@@ -6,8 +6,8 @@ import orjson
 import pytest
 
 from pipelines import runner
-from tests.conftest import configure_talkifai, truth_rows, warehouse_rows
-from tests.test_talkifai_sync import COLUMNS, assert_equals_truth
+from tests.conftest import CONTRACT_COLUMNS, configure_talkifai, truth_rows, warehouse_rows
+from tests.test_talkifai_sync import assert_equals_truth
 
 
 def query(db, sql):
@@ -53,7 +53,7 @@ def test_value_that_does_not_fit_loads_null_and_is_copied_aside(sim, workdir, mo
     assert reason in why and "loaded as NULL" in why
     assert orjson.loads(raw)["id"] == victim
     # every other contact loaded as sent
-    others = [c for c in COLUMNS["contacts"] if c != column]
+    others = [c for c in CONTRACT_COLUMNS["contacts"] if c != column]
     assert warehouse_rows(db, "contacts", others) == truth_rows(sim.truth("talkifai"), "contacts", others)
 
 

@@ -5,12 +5,8 @@ import pytest
 
 from pipelines import runner
 from pipelines.simulator import SimulatorServer, World
-from tests.conftest import truth_rows, warehouse_rows
-from tests.test_talkifai_sync import COLUMNS as TALKIFAI_COLUMNS
+from tests.conftest import assert_vendor_equals_truth, configure_vendor, warehouse_rows
 
-COLUMNS = {**TALKIFAI_COLUMNS,
-           "attempts": ["vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status",
-                        "error_code", "started_at", "duration_s"]}
 # dialect (base URL) -> (request-log label, call-records route)
 GENERATIONS = {
     "dialnexa": ("dialnexa", "/batch-calls/{id}"),
@@ -21,25 +17,11 @@ generations = pytest.mark.parametrize("gen", list(GENERATIONS), ids=["gen_b", "g
 
 def configure_dialnexa(monkeypatch, sim: SimulatorServer, gen: str = "dialnexa", staleness_s: float | None = 0):
     """Point the `dialnexa` source at one generation of the simulator (the base URL picks it)."""
-    monkeypatch.setenv("SOURCES__DIALNEXA__API_KEY", sim.world.accounts["dialnexa"]["default"]["api_key"])
-    monkeypatch.setenv("SOURCES__DIALNEXA__BASE_URL", sim.vendor_url(gen))
-    if staleness_s is None:
-        monkeypatch.delenv("CALLSYNC__STALENESS_S", raising=False)
-    else:
-        monkeypatch.setenv("CALLSYNC__STALENESS_S", str(staleness_s))
-
-
-def truth(sim: SimulatorServer, gen: str) -> dict:
-    """Gen B over the control API; Gen A from its dialect in process (control knows it by vendor name only)."""
-    if gen == "dialnexa":
-        return sim.truth("dialnexa")
-    return sim.app.state.sim.dialects[gen].truth("default")
+    configure_vendor(monkeypatch, sim, "dialnexa", staleness_s=staleness_s, dialect=gen)
 
 
 def assert_equals_truth(sim, db, gen):
-    expected = truth(sim, gen)
-    for relation, columns in COLUMNS.items():
-        assert warehouse_rows(db, relation, columns) == truth_rows(expected, relation, columns), relation
+    assert_vendor_equals_truth(sim, db, "dialnexa", truth=sim.truth(gen))
 
 
 def call_log_requests(sim, gen) -> dict[str, int]:
@@ -72,7 +54,7 @@ def test_cycles_equal_truth_and_frozen_jobs_are_not_refetched(sim, workdir, monk
         assert_equals_truth(sim, db, gen)
         fetched = call_log_requests(sim, gen)
         assert not frozen & set(fetched), f"cycle {cycle}: frozen jobs requested again"
-        jobs = {j["job_id"]: j for j in truth(sim, gen)["jobs"]}
+        jobs = {j["job_id"]: j for j in sim.truth(gen)["jobs"]}
         assert set(fetched) == {j for j in jobs if j not in frozen}  # staleness 0: every open job
         frozen |= {j for j in fetched if jobs[j]["is_terminal"]}
         assert result.runs[0].stats.requests == sim.request_counts()["total"]
@@ -101,7 +83,7 @@ def test_demo_world_request_counts_and_a_deleted_job(workdir, monkeypatch, gen):
         assert demo.request_counts()["counts"] == {listing: 1}
         assert_equals_truth(demo, db, gen)
 
-        victim = next(j for j in truth(demo, gen)["jobs"] if j["status"] == "running")["job_id"]
+        victim = next(j for j in demo.truth(gen)["jobs"] if j["status"] == "running")["job_id"]
         demo.delete_job("dialnexa", "default", victim)
         demo.reset_requests()
         result = sync(db)
@@ -135,8 +117,8 @@ def test_list_pages_until_the_reported_page_count(gen):
         with VendorClient(many.vendor_url(gen), bearer(key)) as client:
             pages = list(DialnexaApi().list_job_pages(client))
         ids = [job["id"] for page in pages for job in page]
-        assert [len(p) for p in pages] == [100, len(truth(many, gen)["jobs"]) - 100]
-        assert len(set(ids)) == len(ids) == len(truth(many, gen)["jobs"])
+        assert [len(p) for p in pages] == [100, len(many.truth(gen)["jobs"]) - 100]
+        assert len(set(ids)) == len(ids) == len(many.truth(gen)["jobs"])
         assert many.request_counts()["counts"] == {f"{GENERATIONS[gen][0]} GET /batch-calls": 2}
 
 

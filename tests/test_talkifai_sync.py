@@ -2,29 +2,12 @@
 from __future__ import annotations
 
 from pipelines import runner
-from tests.conftest import configure_talkifai, truth_rows, warehouse_rows
+from tests.conftest import assert_vendor_equals_truth, configure_talkifai, warehouse_rows
 
 DETAIL = "talkifai GET /batch/jobs/{id}"
 LIST = "talkifai GET /batch/jobs"
-COLUMNS = {
-    "jobs": ["vendor", "account", "job_id", "name", "status", "vendor_status", "is_terminal", "is_deleted",
-             "agent_id", "created_at", "scheduled_start_at", "started_at", "completed_at", "total_contacts",
-             "contacts_processed", "successful_calls", "failed_calls"],
-    "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
-                 "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
-                 "completed_at", "call_duration_s"],
-    "job_success_rates": ["vendor", "account", "job_id", "job_name", "job_status", "contacts_total",
-                          "contacts_open", "successes", "failures", "cancelled", "unknown", "success_rate",
-                          "avg_attempts", "avg_call_duration_s"],
-    "failure_reasons": ["vendor", "account", "job_id", "status", "error_code", "failure_reason", "contacts",
-                        "share_of_failures"],
-}
-
-
 def assert_equals_truth(sim, db):
-    truth = sim.truth("talkifai")
-    for relation, columns in COLUMNS.items():
-        assert warehouse_rows(db, relation, columns) == truth_rows(truth, relation, columns), relation
+    assert_vendor_equals_truth(sim, db, "talkifai")
 
 
 def detail_requests(sim) -> dict[str, int]:

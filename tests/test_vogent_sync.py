@@ -6,44 +6,16 @@ import math
 from pipelines import runner
 from pipelines.simulator import SimulatorServer, World
 from pipelines.vogent import settings
-from tests.conftest import truth_rows, warehouse_rows
+from tests.conftest import assert_vendor_equals_truth, configure_vendor, warehouse_rows
 
 LIST = "vogent GET /batch_dial_jobs"
 DIALS = "vogent GET /batch_dial_jobs/{id}/dials"
 QUEUE = "vogent GET /batch_dial_jobs/{id}/queue"
-COLUMNS = {
-    "jobs": ["vendor", "account", "job_id", "name", "status", "vendor_status", "is_terminal", "is_deleted",
-             "agent_id", "created_at", "scheduled_start_at", "started_at", "completed_at", "total_contacts",
-             "contacts_processed", "successful_calls", "failed_calls"],
-    "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
-                 "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
-                 "completed_at", "call_duration_s"],
-    "attempts": ["vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status",
-                 "error_code", "started_at", "duration_s"],
-    "job_success_rates": ["vendor", "account", "job_id", "job_name", "job_status", "contacts_total",
-                          "contacts_open", "successes", "failures", "cancelled", "unknown", "success_rate",
-                          "avg_attempts", "avg_call_duration_s"],
-    "failure_reasons": ["vendor", "account", "job_id", "status", "error_code", "failure_reason", "contacts",
-                        "share_of_failures"],
-}
 
-
-def configure_vogent(monkeypatch, sim: SimulatorServer, account: str = "default", staleness_s: float | None = 0):
-    creds = sim.world.accounts["vogent"][account]
-    monkeypatch.setenv("SOURCES__VOGENT__API_KEY", creds["api_key"])
-    monkeypatch.setenv("SOURCES__VOGENT__BASE_URL", sim.vendor_url("vogent"))
-    if staleness_s is None:
-        monkeypatch.delenv("CALLSYNC__STALENESS_S", raising=False)
-    else:
-        monkeypatch.setenv("CALLSYNC__STALENESS_S", str(staleness_s))
-    return creds
 
 
 def assert_equals_truth(sim, db):
-    truth = sim.truth("vogent")
-    for relation, columns in COLUMNS.items():
-        assert warehouse_rows(db, relation, columns, "vendor = 'vogent'") == truth_rows(truth, relation, columns), \
-            relation
+    assert_vendor_equals_truth(sim, db, "vogent")
 
 
 def detail_requests(sim) -> dict[str, int]:
@@ -77,7 +49,7 @@ def expected_refresh(truth: dict) -> dict[str, int]:
 
 
 def test_cycles_equal_truth_and_frozen_jobs_are_not_refetched(sim, workdir, monkeypatch):
-    configure_vogent(monkeypatch, sim)
+    configure_vendor(monkeypatch, sim, "vogent")
     db = workdir / "w.duckdb"
     frozen: dict[str, str] = {}  # job id -> the status it froze in (terminal, or INIT)
     multi_page = False
@@ -107,7 +79,7 @@ def test_cycles_equal_truth_and_frozen_jobs_are_not_refetched(sim, workdir, monk
 def test_unchanged_resync_costs_the_documented_requests(workdir, monkeypatch):
     """The demo world (seed 7: 12 jobs x 40 contacts) at the clock start, default staleness."""
     with SimulatorServer(World(seed=7)) as demo:
-        configure_vogent(monkeypatch, demo, staleness_s=None)
+        configure_vendor(monkeypatch, demo, "vogent", staleness_s=None)
         db = workdir / "w.duckdb"
         assert runner.sync(["vogent"], db).ok
         full = demo.request_counts()["total"]
@@ -122,7 +94,7 @@ def test_unchanged_resync_costs_the_documented_requests(workdir, monkeypatch):
 
 
 def test_deleted_job_is_flagged_and_left_out_of_marts(sim, workdir, monkeypatch):
-    configure_vogent(monkeypatch, sim)
+    configure_vendor(monkeypatch, sim, "vogent")
     db = workdir / "w.duckdb"
     assert runner.sync(["vogent"], db).ok
     victim = next(j["job_id"] for j in sim.truth("vogent")["jobs"] if j["vendor_status"] == "ACTIVE")
@@ -138,7 +110,7 @@ def test_deleted_job_is_flagged_and_left_out_of_marts(sim, workdir, monkeypatch)
 
 def test_queue_rows_that_left_are_not_contacts(sim, workdir, monkeypatch):
     """A re-fetch replaces the queue snapshot: no contact is counted as queued and dialed."""
-    configure_vogent(monkeypatch, sim)
+    configure_vendor(monkeypatch, sim, "vogent")
     db = workdir / "w.duckdb"
     assert runner.sync(["vogent"], db).ok
     sim.advance(600)

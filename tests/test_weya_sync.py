@@ -7,45 +7,15 @@ import pytest
 from pipelines import runner
 from pipelines.simulator import SimulatorServer, World
 from pipelines.simulator.weya import world_job_id
-from tests.conftest import truth_rows, warehouse_rows
+from tests.conftest import assert_vendor_equals_truth, configure_vendor, warehouse_rows
 
 LIST = "weya GET /api/call/batches/{userId}"
 DETAIL = "weya GET /api/call/batch-details/{id}"
-COLUMNS = {
-    "jobs": ["vendor", "account", "job_id", "name", "status", "vendor_status", "is_terminal", "is_deleted",
-             "agent_id", "created_at", "scheduled_start_at", "started_at", "completed_at", "total_contacts",
-             "contacts_processed", "successful_calls", "failed_calls"],
-    "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
-                 "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
-                 "completed_at", "call_duration_s"],
-    "attempts": ["vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status",
-                 "error_code", "started_at", "duration_s"],
-    "job_success_rates": ["vendor", "account", "job_id", "job_name", "job_status", "contacts_total",
-                          "contacts_open", "successes", "failures", "cancelled", "unknown", "success_rate",
-                          "avg_attempts", "avg_call_duration_s"],
-    "failure_reasons": ["vendor", "account", "job_id", "status", "error_code", "failure_reason", "contacts",
-                        "share_of_failures"],
-}
 
-
-def configure_weya(monkeypatch, sim: SimulatorServer, account: str = "default", staleness_s: float | None = 0,
-                   base_url: str | None = None, user_id: str | None = None) -> dict:
-    creds = sim.world.accounts["weya"][account]
-    monkeypatch.setenv("SOURCES__WEYA__API_KEY", creds["api_key"])
-    monkeypatch.setenv("SOURCES__WEYA__USER_ID", user_id or creds["user_id"])
-    monkeypatch.setenv("SOURCES__WEYA__BASE_URL", base_url or sim.vendor_url("weya"))
-    if staleness_s is None:
-        monkeypatch.delenv("CALLSYNC__STALENESS_S", raising=False)
-    else:
-        monkeypatch.setenv("CALLSYNC__STALENESS_S", str(staleness_s))
-    return creds
 
 
 def assert_equals_truth(sim, db):
-    truth = sim.truth("weya")
-    for relation, columns in COLUMNS.items():
-        assert warehouse_rows(db, relation, columns, "vendor = 'weya'") == truth_rows(truth, relation, columns), \
-            relation
+    assert_vendor_equals_truth(sim, db, "weya")
 
 
 def sync_ok(db) -> runner.SyncResult:
@@ -74,7 +44,7 @@ def listed(sim) -> dict[str, dict]:
 
 
 def test_cycles_equal_truth_and_frozen_jobs_are_not_refetched(sim, workdir, monkeypatch):
-    creds = configure_weya(monkeypatch, sim)
+    creds = configure_vendor(monkeypatch, sim, "weya")
     db = workdir / "w.duckdb"
     frozen: set[str] = set()
     for cycle in range(4):
@@ -100,7 +70,7 @@ def test_cycles_equal_truth_and_frozen_jobs_are_not_refetched(sim, workdir, monk
 
 def test_default_staleness_fetches_exactly_the_batches_whose_list_entry_moved(sim, workdir, monkeypatch):
     """updatedAt moves with every logged call, so the list alone shows what to fetch."""
-    configure_weya(monkeypatch, sim, staleness_s=None)
+    configure_vendor(monkeypatch, sim, "weya", staleness_s=None)
     db = workdir / "w.duckdb"
     sync_ok(db)
     before = listed(sim)
@@ -120,7 +90,7 @@ def test_full_sync_then_unchanged_resync_requests(workdir, monkeypatch):
     """The numbers in pipelines/weya/README.md: a full sync costs one request per list page plus
     one per calls page of each batch; an unchanged re-sync one per list page."""
     with SimulatorServer(World(seed=5, jobs_per_account=150, contacts_per_job=3)) as many:
-        configure_weya(monkeypatch, many, staleness_s=None)
+        configure_vendor(monkeypatch, many, "weya", staleness_s=None)
         db = workdir / "w.duckdb"
         sync_ok(db)
         batches = len(many.truth("weya")["jobs"])
@@ -133,7 +103,7 @@ def test_full_sync_then_unchanged_resync_requests(workdir, monkeypatch):
 
 
 def test_deleted_jobs_are_flagged_and_no_batches_404_means_every_batch_is_gone(sim, workdir, monkeypatch):
-    configure_weya(monkeypatch, sim)
+    configure_vendor(monkeypatch, sim, "weya")
     db = workdir / "w.duckdb"
     sync_ok(db)
     jobs = [j["job_id"] for j in sim.truth("weya")["jobs"]]
@@ -159,10 +129,11 @@ def test_deleted_jobs_are_flagged_and_no_batches_404_means_every_batch_is_gone(s
     pytest.param("user", "userId does not match", id="someone_elses_user_id"),
 ])
 def test_wrong_configuration_is_one_clear_error(sim, workdir, monkeypatch, where, message):
+    configure_vendor(monkeypatch, sim, "weya")
     if where == "user":
-        configure_weya(monkeypatch, sim, user_id="64e5f12345abcdef00000000")
+        monkeypatch.setenv("SOURCES__WEYA__USER_ID", "64e5f12345abcdef00000000")
     else:
-        configure_weya(monkeypatch, sim, base_url=sim.base_url + where)
+        monkeypatch.setenv("SOURCES__WEYA__BASE_URL", sim.base_url + where)
     result = runner.sync(["weya"], workdir / "w.duckdb")
     (run,) = result.runs
     assert not run.ok and message in run.error and "\n" not in run.error
@@ -170,7 +141,7 @@ def test_wrong_configuration_is_one_clear_error(sim, workdir, monkeypatch, where
 
 
 def test_missing_base_url_is_a_config_error(sim, workdir, monkeypatch):
-    configure_weya(monkeypatch, sim)
+    configure_vendor(monkeypatch, sim, "weya")
     monkeypatch.delenv("SOURCES__WEYA__BASE_URL")
     with pytest.raises(runner.ConfigError, match="sources.weya.base_url"):
         runner.sync(["weya"], workdir / "w.duckdb")
