@@ -8,14 +8,14 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,dagster]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/callsync demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 -rs tests  # -rs: say which tests were skipped and why (no PostgreSQL server)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -44,12 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--vendor", action="append", dest="vendors", metavar="V",
                       help="only this vendor (repeatable)")
     sync.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    sync.add_argument("--destination", metavar="NAME",
+                      help="dlt destination (default duckdb; e.g. postgres, credentials in .dlt/secrets.toml)")
     sync.add_argument("--refresh", action="store_true",
                       help="fetch every non-frozen job regardless of fingerprints")
     sync.add_argument("--json", action="store_true", help="print one machine-readable summary on stdout")
 
     build = command("models", "rebuild analytics.* from what is loaded")
     build.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    build.add_argument("--destination", metavar="NAME", help="dlt destination (default duckdb)")
 
     simulate = command("simulate", "run the vendor simulator alone")
     simulate.add_argument("--port", type=int, default=8787)
@@ -80,23 +83,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as e:
-        _fail(args, f"configuration error: {e}")
-        return EXIT_CONFIG
+        return _fail(args, f"configuration error: {e}", EXIT_CONFIG)
     except LockHeld as e:
-        _fail(args, str(e))
-        return EXIT_LOCKED
+        return _fail(args, str(e), EXIT_LOCKED)
     except KeyboardInterrupt:
-        _fail(args, "interrupted; the next sync completes what this one started")
-        return EXIT_PARTIAL
+        return _fail(args, "interrupted; the next sync completes what this one started", EXIT_PARTIAL)
     except Exception as e:  # anything unforeseen still ends in one line (--verbose: traceback)
-        _fail(args, f"{type(e).__name__}: {e}".splitlines()[0])
-        return EXIT_PARTIAL
+        return _fail(args, f"{type(e).__name__}: {e}".splitlines()[0], EXIT_PARTIAL)
 
 
-def _fail(args, message: str) -> None:
+def _fail(args, message: str, code: int) -> int:
+    """One line on stderr; with `sync --json` also the summary on stdout, so a scheduler always gets one."""
     if args.verbose:
         traceback.print_exc()
     print(f"callsync: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "exit_code": code, "error": message, "vendors": [], "models": {},
+                          "models_error": None, "unknown_statuses": []}, indent=2))
+    return code
 
 
 def cmd_sync(args) -> int:
@@ -105,25 +109,27 @@ def cmd_sync(args) -> int:
     progress = report.Progress() if sys.stderr.isatty() and not args.json else None
     try:
         result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
-                             on_progress=progress.update if progress else None)
+                             on_progress=progress.update if progress else None, destination=args.destination)
     finally:
         if progress:
             progress.close()
+    code = EXIT_OK if result.ok else EXIT_PARTIAL
     if args.json:
-        print(json.dumps(report.sync_summary(result), indent=2, default=str))
+        summary = {"ok": result.ok, "exit_code": code, "error": None, **report.sync_summary(result)}
+        print(json.dumps(summary, indent=2, default=str))
     else:
         report.print_sync(result, verbose=args.verbose)
-    return EXIT_OK if result.ok else EXIT_PARTIAL
+    return code
 
 
 def cmd_models(args) -> int:
     from pipelines import report, runner
 
-    path = Path(args.duckdb or runner.DEFAULT_DUCKDB)
-    if not path.exists():
-        raise runner.ConfigError(f"{path} does not exist; run `callsync sync` first")
+    warehouse = runner.resolve_warehouse(args.destination, args.duckdb)
+    if warehouse.is_duckdb and not warehouse.duckdb_path.exists():
+        raise runner.ConfigError(f"{warehouse.duckdb_path} does not exist; run `callsync sync` first")
     result = runner.SyncResult()
-    runner.build_models(path.resolve(), result)
+    runner.build_models(warehouse, result)
     report.print_models(result)
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
@@ -209,7 +215,14 @@ def cmd_demo(args) -> int:
         report.print_answers(con)
     finally:
         con.close()
-    print(f"\nwarehouse: {path} — try: duckdb {path.name} \"from analytics.job_success_rates\"")
+    print(f"\nwarehouse: {path}\n"
+          f"  query it:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{path.name}', read_only=True)"
+          f".sql('from analytics.job_success_rates'))\"\n"
+          f"  report:     .venv/bin/callsync report --duckdb {path.name} --html report.html\n"
+          f"  notebook:   open notebooks/campaign_report.ipynb in Jupyter or VS Code (it reads CALLSYNC_DUCKDB, "
+          f"default {DEMO_DUCKDB}),\n"
+          f"              or run it headless: CALLSYNC_DUCKDB={path} .venv/bin/jupyter execute "
+          f"notebooks/campaign_report.ipynb")
     return EXIT_OK
 
 

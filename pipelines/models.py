@@ -21,6 +21,10 @@ itself, e.g. `-- optional: talkifai.sync_state (account varchar, job_id varchar,
 while such a table is missing the model reads an empty relation with those columns instead. A
 missing raw table that is not declared optional skips the vendor (nothing loaded yet). The raw
 datasets themselves are never written to: they belong to dlt.
+
+This module builds on DuckDB through a DuckDB connection. On any other destination
+`pipelines.portable_models` runs the same plan (`plan()`) through dlt's SQL client, transpiling each
+statement for the destination's dialect.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import graphlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,35 +86,11 @@ def build_models(
     skipped. The session time zone is set to `timezone` so nothing depends on the
     machine's. Must be called outside an open transaction; it runs its own.
     """
-    sql_dir = sql_dir or SQL_DIR
-    vendors = list(dict.fromkeys(vendors))
     try:
         con.execute(f"set TimeZone = '{_quote(timezone)}'")
     except duckdb.Error as e:
         raise ModelError(f"time zone {timezone!r}: {e}") from None
-
-    seeds = sorted((sql_dir / "seeds").glob("*.csv"))
-    staging = _staging_models(sql_dir)
-    analytics = _analytics_models(sql_dir)
-    for vendor in vendors:
-        if not _VENDOR.match(vendor) or vendor not in staging:
-            raise ModelError(f"vendor {vendor!r}: no sql/staging/stg_{vendor}__<entity>.sql models")
-
-    generated = {f"{ANALYTICS}.{_entity(m)}" for ms in staging.values() for m in ms}
-    for model in analytics:
-        if model.relation in generated:
-            raise ModelError(f"{model.origin}: {model.relation} is generated from the staging models")
-
-    built_staging = [m for v in vendors for m in _prepare_staging(con, v, staging[v])]
-    core = _core_unions(built_staging)
-    known = (
-        {f"{SEEDS}.{p.stem}" for p in seeds}
-        | {m.relation for ms in staging.values() for m in ms}
-        | generated
-        | {m.relation for m in analytics}
-    )
-    models = {m.relation: m for m in (*built_staging, *core, *analytics)}
-    order = _order(models, known)
+    seeds, models, order, generated, known = plan(vendors, sql_dir, lambda schema: _duckdb_relations(con, schema))
 
     con.begin()
     try:
@@ -143,6 +123,36 @@ def build_models(
         con.rollback()
         raise
     return counts
+
+
+def plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callable[[str], set[str] | None]):
+    """What to build and in which order, whatever the warehouse: (seed files, models by relation,
+    order, generated core relations, every relation the models may name). `relations_in(schema)` lists
+    a raw schema's tables and views, or None when the schema does not exist."""
+    sql_dir = sql_dir or SQL_DIR
+    vendors = list(dict.fromkeys(vendors))
+    seeds = sorted((sql_dir / "seeds").glob("*.csv"))
+    staging = _staging_models(sql_dir)
+    analytics = _analytics_models(sql_dir)
+    for vendor in vendors:
+        if not _VENDOR.match(vendor) or vendor not in staging:
+            raise ModelError(f"vendor {vendor!r}: no sql/staging/stg_{vendor}__<entity>.sql models")
+
+    generated = {f"{ANALYTICS}.{_entity(m)}" for ms in staging.values() for m in ms}
+    for model in analytics:
+        if model.relation in generated:
+            raise ModelError(f"{model.origin}: {model.relation} is generated from the staging models")
+
+    built_staging = [m for v in vendors for m in _prepare_staging(relations_in, v, staging[v])]
+    core = _core_unions(built_staging)
+    known = (
+        {f"{SEEDS}.{p.stem}" for p in seeds}
+        | {m.relation for ms in staging.values() for m in ms}
+        | generated
+        | {m.relation for m in analytics}
+    )
+    models = {m.relation: m for m in (*built_staging, *core, *analytics)}
+    return seeds, models, _order(models, known), generated, known
 
 
 def unknown_statuses(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None, int]]:
@@ -186,21 +196,27 @@ def _analytics_models(sql_dir: Path) -> list[_Model]:
     return models
 
 
-def _prepare_staging(con, vendor: str, models: list[_Model]) -> list[_Model]:
+def _duckdb_relations(con, schema: str) -> set[str] | None:
+    schema_exists = con.execute(
+        "select count(*) from duckdb_schemas() where database_name = current_database() "
+        "and schema_name = ?", [schema]).fetchone()[0]
+    if not schema_exists:
+        return None
+    return {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? union all select view_name from duckdb_views() "
+        "where database_name = current_database() and schema_name = ?", [schema, schema]).fetchall()}
+
+
+def _prepare_staging(relations_in, vendor: str, models: list[_Model]) -> list[_Model]:
     """The vendor's staging models, with missing optional raw tables replaced by empty relations.
 
     Returns nothing (the vendor is skipped) when its raw schema or a required raw table is missing.
     """
-    schema_exists = con.execute(
-        "select count(*) from duckdb_schemas() where database_name = current_database() "
-        "and schema_name = ?", [vendor]).fetchone()[0]
-    if not schema_exists:
+    tables = relations_in(vendor)
+    if tables is None:
         log.info("%s: no raw dataset loaded; skipped", vendor)
         return []
-    tables = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() "
-        "and schema_name = ? union all select view_name from duckdb_views() "
-        "where database_name = current_database() and schema_name = ?", [vendor, vendor]).fetchall()}
     prepared = []
     for model in models:
         sql = model.sql

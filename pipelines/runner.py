@@ -19,9 +19,11 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from pipelines import failpoints, models
+from pipelines import destinations, failpoints, models, portable_models
+from pipelines.destinations import Warehouse
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
 from pipelines.locking import LockHeld, warehouse_lock
+from pipelines.pii import Pii, check_recorded
 from pipelines.source import SyncOptions, SyncStats
 from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
@@ -70,6 +72,16 @@ def _setting(path: str, default: Any, cast: Callable[[Any], Any] = float) -> Any
         return cast(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{path} = {value!r} is not a valid {cast.__name__}") from None
+
+
+def pii_policy() -> Pii:
+    """`[callsync] pii` (as_is, masked, hashed) and its key `[callsync] pii_key`, read as a secret."""
+    mode = str(dlt.config.get("callsync.pii") or "as_is").strip().lower()
+    key = dlt.secrets.get("callsync.pii_key") if mode != "as_is" else None
+    try:
+        return Pii(mode, str(key).encode() if key else b"")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 ACCOUNT_NAME = re.compile(r"^[a-z0-9_]+$")
@@ -125,7 +137,20 @@ def configured_accounts(spec: VendorSpec) -> dict[str, dict[str, Any]]:
 
 def pipelines_dir_for(duckdb_path: Path) -> Path:
     """dlt's working folder beside the warehouse, so two warehouses never share state."""
-    return duckdb_path.with_name(duckdb_path.name + ".pipelines")
+    return destinations.duckdb_pipelines_dir(duckdb_path)
+
+
+def resolve_warehouse(destination: str | None = None, duckdb_path: str | os.PathLike | None = None) -> Warehouse:
+    """The warehouse of this run: flags beat `[callsync]` config, which beats DuckDB's `callsync.duckdb`."""
+    name = destinations.destination_name(destination)
+    if name == destinations.DUCKDB:
+        return destinations.duckdb_warehouse(Path(duckdb_path or dlt.config.get("callsync.duckdb") or DEFAULT_DUCKDB))
+    if duckdb_path:
+        raise ConfigError(f"--duckdb names a DuckDB file, but the destination is {name}")
+    try:
+        return destinations.other_warehouse(name)
+    except destinations.DestinationError as e:
+        raise ConfigError(str(e)) from None
 
 
 def duckdb_config() -> dict[str, str]:
@@ -134,13 +159,17 @@ def duckdb_config() -> dict[str, str]:
     return {"memory_limit": str(dlt.config.get("callsync.duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY)}
 
 
-def make_pipeline(vendor: str, account: str, duckdb_path: Path) -> dlt.Pipeline:
-    credentials = DuckDbCredentials(str(duckdb_path), global_config=duckdb_config())
+def make_pipeline(vendor: str, account: str, target: Path | Warehouse) -> dlt.Pipeline:
+    """The (vendor, account) pipeline; `target` is a DuckDB file or any resolved warehouse."""
+    warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
+    credentials = None
+    if warehouse.is_duckdb:  # the memory limit is DuckDB's
+        credentials = DuckDbCredentials(str(warehouse.duckdb_path), global_config=duckdb_config())
     return dlt.pipeline(
         pipeline_name=f"callsync_{vendor}_{account}",
-        destination=dlt.destinations.duckdb(credentials),
+        destination=destinations.dlt_destination(warehouse, credentials),
         dataset_name=vendor,
-        pipelines_dir=str(pipelines_dir_for(duckdb_path)),
+        pipelines_dir=str(warehouse.pipelines_dir),
     )
 
 
@@ -189,7 +218,7 @@ def check_not_open_elsewhere(path: Path) -> None:
         raise ConfigError(f"cannot open the warehouse {path}: {str(e).splitlines()[0]}") from None
 
 
-def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_path: Path,
+def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
                  on_progress: Callable[[str, SyncStats], None] | None = None) -> VendorRun:
     """Finish what a dead run left, then extract and load one account; never raises."""
@@ -197,11 +226,12 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_
     run = VendorRun(spec.name, account, stats)
     started = time.monotonic()
     try:
-        pipeline = make_pipeline(spec.name, account, duckdb_path)
+        pipeline = make_pipeline(spec.name, account, target)
         if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
             pipeline.normalize()
             pipeline.load()
         known = load_known_jobs(pipeline.sql_client, account)
+        check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
         source = spec.source(**config, account=account, known_jobs=known, options=options, http=http,
                              stats=stats)
         # The steps of pipeline.run(), spelled out so a killed run can be tested between them.
@@ -212,15 +242,17 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], duckdb_
         failpoints.arm_load_failpoint()
         pipeline.load()
     except Exception as e:  # reported per vendor; the other vendors go on
-        run.error = describe_failure(spec.name, _root_cause(e))
-        run.traceback = traceback.format_exc()
+        run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
+        run.traceback = options.pii.text(traceback.format_exc())
     run.seconds = time.monotonic() - started
     return run
 
 
 def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None = None,
-         refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None) -> SyncResult:
-    """Sync every configured vendor (or those named), then rebuild `analytics.*`."""
+         refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None,
+         destination: str | None = None) -> SyncResult:
+    """Sync every configured vendor (or those named) into the warehouse (DuckDB unless `destination`
+    or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`."""
     unknown = [v for v in vendors or () if v not in VENDORS]
     if unknown:
         raise ConfigError(f"unknown vendor {unknown[0]!r} (known: {', '.join(VENDORS)})")
@@ -234,32 +266,38 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
         raise ConfigError("no vendor is configured: set sources.<vendor>.api_key in .dlt/secrets.toml "
                           "(see .dlt/example.secrets.toml)")
 
-    path = Path(duckdb_path or dlt.config.get("callsync.duckdb") or DEFAULT_DUCKDB).resolve()
+    warehouse = resolve_warehouse(destination, duckdb_path)
     options = SyncOptions(staleness_s=_setting("callsync.staleness_s", 3600.0), refresh=refresh,
-                          max_concurrency=_setting("callsync.max_concurrency", 8, int))
+                          max_concurrency=_setting("callsync.max_concurrency", 8, int), pii=pii_policy())
     http = HttpSettings(timeout_s=_setting("callsync.timeout_s", 30.0),
                         retry_after_max_s=_setting("callsync.retry_after_max_s", 60.0),
                         max_attempts=_setting("callsync.max_attempts", 6, int),
                         max_concurrency=options.max_concurrency)
     result = SyncResult()
-    check_writable(path)
-    with warehouse_lock(pipelines_dir_for(path), _setting("callsync.lock_timeout_s", 0.0)):
-        check_not_open_elsewhere(path)
+    if warehouse.is_duckdb:
+        check_writable(warehouse.duckdb_path)
+    with warehouse_lock(warehouse.pipelines_dir, _setting("callsync.lock_timeout_s", 0.0)):
+        if warehouse.is_duckdb:
+            check_not_open_elsewhere(warehouse.duckdb_path)
         for spec in specs:
             concurrency = _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
             vendor_options = replace(options, max_concurrency=concurrency)
             vendor_http = replace(http, max_concurrency=concurrency)
             for account, config in accounts[spec.name].items():
                 result.runs.append(
-                    sync_account(spec, account, config, path, vendor_options, vendor_http, on_progress))
-        build_models(path, result)
+                    sync_account(spec, account, config, warehouse, vendor_options, vendor_http, on_progress))
+        build_models(warehouse, result)
     return result
 
 
-def build_models(path: Path, result: SyncResult) -> None:
+def build_models(target: Path | Warehouse, result: SyncResult) -> None:
     """Rebuild `analytics.*` from whatever is loaded, recording failures in `result`."""
+    warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
+    if not warehouse.is_duckdb:
+        _build_models_elsewhere(warehouse, result)
+        return
     try:
-        con = duckdb.connect(str(path), config=duckdb_config())
+        con = duckdb.connect(str(warehouse.duckdb_path), config=duckdb_config())
         try:
             sql_dir = dlt.config.get("callsync.sql_dir")
             result.models = models.build_models(con, tuple(VENDORS), timezone=_report_timezone(),
@@ -267,6 +305,21 @@ def build_models(path: Path, result: SyncResult) -> None:
             result.unknown_statuses = models.unknown_statuses(con)
         finally:
             con.close()
+    except Exception as e:
+        result.models_error = str(e).splitlines()[0]
+
+
+def _build_models_elsewhere(warehouse: Warehouse, result: SyncResult) -> None:
+    """The same models through dlt's SQL client, each statement transpiled for the destination."""
+    try:
+        pipeline = dlt.pipeline(pipeline_name="callsync_models", destination=warehouse.destination,
+                                dataset_name=models.ANALYTICS, pipelines_dir=str(warehouse.pipelines_dir))
+        sql_dir = dlt.config.get("callsync.sql_dir")
+        with pipeline.sql_client() as client:
+            result.models = portable_models.build_models(
+                client, tuple(VENDORS), timezone=_report_timezone(), sql_dir=Path(sql_dir) if sql_dir else None,
+                destination=warehouse.destination)
+            result.unknown_statuses = portable_models.unknown_statuses(client)
     except Exception as e:
         result.models_error = str(e).splitlines()[0]
 

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from pipelines import failpoints
 from pipelines.http import AuthError, HttpError, NotFound, VendorClient
+from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_arrow, rejected_rows
 from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
 
@@ -74,7 +75,11 @@ class VendorApi(Protocol):
     """What a vendor package implements; everything else is shared.
 
     `staleness_s` overrides `[callsync] staleness_s` for a vendor whose list shows no progress
-    (0: refetch its open jobs every run); None keeps the configured value.
+    (0: refetch its open jobs every run); None keeps the configured value. `pii_fields` and
+    `pii_keys` (optional, from the vendor's settings) declare its personal data (pipelines.pii).
+    `declared_tables` (optional) are tables whose declared columns are sent to dlt on every run of
+    an existing dataset, rows or not, so a column added to them later (DialNexa's `contact_key`)
+    exists before a run loads rows into it and staging SQL may read it.
     """
 
     vendor: str
@@ -93,11 +98,13 @@ class VendorApi(Protocol):
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`."""
+    """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`; and how to
+    store personal data: `[callsync] pii` (pipelines.pii)."""
 
     staleness_s: float = 3600.0
     refresh: bool = False
     max_concurrency: int = 8
+    pii: Pii = field(default_factory=Pii)
 
 
 @dataclass
@@ -211,6 +218,9 @@ class _TableWriter:
         for name in list(self._pending):
             yield self._emit(name)
 
+    def emitted(self, name: str) -> bool:
+        return name in self._hinted
+
     def _emit(self, name: str) -> Any:
         table, parts, _ = self._pending.pop(name)
         data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
@@ -224,14 +234,19 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
               options: SyncOptions, stats: SyncStats) -> Iterator[Any]:
     """Yield every table of one vendor account for one run."""
     now = datetime.now(UTC)
+    pii = options.pii
     injected = {"account": account, "synced_at": now}
     rejections: list[Rejection] = []
     out = _TableWriter(stats)
+    pii_fields, pii_keys = getattr(api, "pii_fields", None) or {}, getattr(api, "pii_keys", None) or {}
+
+    def protect(records: list[Any], table: Table) -> list[Any]:  # before parsing: see pipelines.pii
+        return pii.protect(records, pii_fields, pii_keys, table.known_sources, table.keep_extra)
 
     listed: dict[str, ListedJob] = {}
     for number, page in enumerate(api.list_job_pages(client), start=1):
         failpoints.reached("list_page", number)
-        jobs = parse_arrow(page, api.jobs_table, injected, api.list_endpoint, rejections)
+        jobs = parse_arrow(protect(page, api.jobs_table), api.jobs_table, injected, api.list_endpoint, rejections)
         changed, fingerprints = [], []
         for i, row in enumerate(jobs.to_pylist()):
             job = api.listed_job(row)
@@ -264,7 +279,8 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
         if isinstance(item, DetailPage):
             detail_pages += 1
             failpoints.reached("detail_page", detail_pages)
-            data = parse_arrow(item.records, item.table, {**injected, "job_id": job_id}, item.endpoint, rejections)
+            data = parse_arrow(protect(item.records, item.table), item.table, {**injected, "job_id": job_id},
+                               item.endpoint, rejections)
             yield from out.add(item.table, data)
             continue
         job = listed[job_id]
@@ -280,18 +296,23 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
             raise item
         elif isinstance(item, HttpError):
             stats.jobs_failed += 1
-            stats.errors.append(f"job {job_id}: {item}")
+            stats.errors.append(pii.text(f"job {job_id}: {item}"))
             errors.append({"vendor": api.vendor, "account": account, "job_id": job_id,
-                           "error": str(item), "at": now})
+                           "error": pii.text(str(item)), "at": now})
         else:
             raise item
         stats.progress()
 
     yield from out.add_rows(SYNC_STATE, states)
+    yield from out.add_rows(PERSONAL_DATA, [pii.record(account, now)])
     yield from out.add_rows(SYNC_ERRORS, errors)
     stats.rejected = len(rejections)
+    if pii.active:  # a rejected record is kept whole, its unknown fields too; reasons quote values
+        rejections = [Rejection(r.endpoint, pii.scrub(r.record), pii.text(r.reason)) for r in rejections]
     yield from out.add_rows(REJECTED_RECORDS, rejected_rows(api.vendor, account, rejections, now))
     yield from out.flush()
+    if known:  # an existing dataset: see VendorApi.declared_tables
+        yield from (t.mark(t.to_arrow([])) for t in getattr(api, "declared_tables", ()) if not out.emitted(t.name))
 
 
 def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],

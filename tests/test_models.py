@@ -22,7 +22,7 @@ CONTRACT = {
              "contacts_processed", "successful_calls", "failed_calls", "last_synced_at", "timezone"],
     "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
                  "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
-                 "completed_at", "call_duration_s", "last_synced_at"],
+                 "completed_at", "call_duration_s", "last_synced_at", "pii_mode"],  # pii_mode: added (pipelines/pii.py)
     "job_success_rates": ["vendor", "account", "job_id", "job_name", "job_status", "contacts_total",
                           "contacts_open", "successes", "failures", "cancelled", "unknown", "success_rate",
                           "avg_attempts", "avg_call_duration_s"],

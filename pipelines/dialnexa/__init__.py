@@ -86,6 +86,8 @@ def _pages(client: VendorClient, path: str, endpoint: settings.Endpoint) -> Iter
 
 class DialnexaApi:
     vendor = "dialnexa"
+    pii_fields = settings.PII_FIELDS
+    pii_keys = settings.PII_KEYS
     list_endpoint = settings.BATCHES.path
     staleness_s = None  # the list's counters move with dispatched and finished calls
 
@@ -96,6 +98,11 @@ class DialnexaApi:
     def jobs_table(self) -> Table:
         """The generation's `jobs` table; read by the engine after each list page."""
         return settings.JOBS[self.generation or "B"]
+
+    @property
+    def declared_tables(self) -> tuple[Table, ...]:
+        """`attempts` gained `contact_key` (pipelines.pii): staging reads it on frozen jobs too."""
+        return (settings.ATTEMPTS[self.generation or "B"],)
 
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
         for envelope in _pages(client, settings.BATCHES.path, settings.BATCHES):

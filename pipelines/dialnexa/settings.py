@@ -36,6 +36,14 @@ FINGERPRINT_COLUMNS = {
     "B": ("status", "sent_lead_count", "picked_up_calls", "last_call_sent_at", "attempt_stages"),
 }
 
+# Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
+# fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.
+PII_FIELDS = {"to_number": "number", "from_number": "number", "transcript": "free_form", "summary": "free_form",
+              "analysis": "free_form"}
+# A contact is its number (no lead id): its key, computed from to_number before masking, is the number
+# in E.164 as_is and its keyed hash in masked and hashed modes, so a contact stays one row.
+PII_KEYS = {"contact_key": "to_number"}
+
 _JOB_COLUMNS = (
     Column("account", "text"),
     Column("id", "text", "id"),
@@ -94,6 +102,7 @@ _ATTEMPT_COLUMNS = (
     # Undocumented: DialNexa records carry no SIP code; kept typed should one ever appear.
     Column("error_code", "text", "error_code"),
     Column("synced_at", "timestamp"),
+    Column("contact_key", "text", "contact_key"),  # added by the sync from to_number (PII_KEYS)
 )
 
 

@@ -28,6 +28,7 @@ def _field(body: Any, name: str, kind: type, endpoint: str) -> Any:
 
 class TalkifaiApi:
     vendor = "talkifai"
+    pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH
     staleness_s = None  # the list's counters move with every finished call

@@ -12,6 +12,12 @@ TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
 FINGERPRINT_COLUMNS = ("status", "total_contacts", "contacts_processed", "successful_calls",
                        "failed_calls", "completed_at")
 
+# Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
+# fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.
+# roomName (`outbound_<agent>_<digits>_<epoch>`) embeds the number.
+PII_FIELDS = {"phoneNumber": "number", "contactData": "free_form", "roomName": "free_form",
+              "failureReason": "free_form", "description": "free_form"}
+
 JOBS = Table(
     "jobs",
     (

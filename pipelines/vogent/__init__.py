@@ -53,6 +53,7 @@ def cursor_pages(client: VendorClient, path: str, endpoint: str, limit: int,
 
 class VogentApi:
     vendor = "vogent"
+    pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH
     staleness_s = 0  # the list shows no progress: open jobs are refetched every run

@@ -17,6 +17,10 @@ STATIC_JOB_STATUSES = frozenset({"INIT"})
 # The list shows no counters and no updatedAt: the status is all that moves.
 FINGERPRINT_COLUMNS = ("status",)
 
+# Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
+# fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.
+PII_FIELDS = {"toNumber": "number", "inputs": "free_form", "transcript": "free_form", "aiResult": "free_form"}
+
 JOBS = Table(
     "jobs",
     (

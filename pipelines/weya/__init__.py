@@ -85,6 +85,7 @@ def split_call(record: Any) -> Any:
 
 class WeyaApi:
     vendor = "weya"
+    pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_ENDPOINT
     staleness_s = None  # updatedAt and the counters move with every logged call

@@ -26,6 +26,10 @@ CONTACT_DATA = "contact_data"  # key under which the source collects the dynamic
 # Keys of the detail `data` object that are paging or the calls themselves, not batch facts.
 DETAIL_PAGING = frozenset({"page", "limit", "totalPages", "data"})
 
+# Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
+# fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.
+PII_FIELDS = {"phoneNumber": "number", CONTACT_DATA: "free_form", "phoneLogs": "free_form"}
+
 JOBS = Table(
     "jobs",
     (

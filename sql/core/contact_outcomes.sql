@@ -15,11 +15,25 @@
 with
 
 jobs_with_timezone as (
-    -- Vendors add `timezone` to their staging jobs one by one; until every loaded vendor has it the
-    -- column may be missing from analytics.jobs, and this empty relation supplies it (all NULL).
-    select * from analytics.jobs
-    union all by name
-    select * from (select cast(null as varchar) as timezone) where false
+    -- Vendors add `timezone` to their staging jobs one by one; until a loaded vendor has it the column
+    -- may be missing from analytics.jobs. The scalar subquery reads zoned.timezone when it exists;
+    -- otherwise the name resolves to the outer `defaults.timezone` (NULL). Plain SQL scoping, so it
+    -- works on every destination (unlike DuckDB's `union all by name`).
+    select
+        jobs.vendor,
+        jobs.account,
+        jobs.job_id,
+        jobs.agent_id,
+        jobs.is_deleted,
+        (
+            select timezone
+            from analytics.jobs as zoned
+            where zoned.vendor = jobs.vendor
+                and zoned.account = jobs.account
+                and zoned.job_id = jobs.job_id
+        ) as timezone
+    from analytics.jobs as jobs
+    cross join (select cast(null as varchar) as timezone) as defaults
 ),
 
 time_zones as (

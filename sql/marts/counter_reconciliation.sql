@@ -2,13 +2,20 @@
 -- list, analytics.jobs) beside the same counts taken from the job's loaded contacts, and the
 -- difference (vendor − contacts). A data quality check: a non-zero difference means the contacts are
 -- older than the counters (compare counters_synced_at and contacts_synced_at), contacts are missing,
--- or the vendor counts something else (DialNexa's picked_up_calls counts answered calls, retries
--- included). A counter the vendor does not have is NULL, and so is its difference.
+-- or a counter means something other than its documentation says. A counter the vendor does not have
+-- is NULL, and so is its difference.
 --   contacts_total      every loaded contact        vs total_contacts
 --   contacts_processed  contacts no longer open      vs contacts_processed
 --   successes           success-group contacts       vs successful_calls
 --   failures            failure-group contacts       vs failed_calls
--- is_consistent: every counter the vendor gives equals the contacts' count; NULL when it gives none.
+-- A counter that by definition counts something else than its contacts-side count is not compared: its
+-- difference is NULL, it is left out of is_consistent, and counters_not_compared names it with the reason.
+-- Which counters those are is data, seeds/counters_not_comparable.csv (vendor, counter, job_statuses: the
+-- canonical job statuses in which it is not comparable, empty for all, and reason) -- DialNexa's
+-- processed, successful and failed counters count calls or leads differently from contacts, and its
+-- batches have no call records (contacts) before they start. See sql/README.md.
+-- is_consistent: every counter the vendor gives and that is compared equals the contacts' count; NULL
+-- when no counter is compared.
 
 with
 
@@ -44,6 +51,32 @@ contacts as (
     left join status_groups on status_groups.status = contacts.status
 ),
 
+not_comparable as (
+    select vendor, counter, job_statuses, reason
+    from analytics_seeds.counters_not_comparable
+),
+
+exclusions as (
+    select
+        jobs.vendor,
+        jobs.account,
+        jobs.job_id,
+        max(not_comparable.reason) filter (where not_comparable.counter = 'total_contacts') as total_contacts_reason,
+        max(not_comparable.reason) filter (where not_comparable.counter = 'contacts_processed')
+            as contacts_processed_reason,
+        max(not_comparable.reason) filter (where not_comparable.counter = 'successful_calls')
+            as successful_calls_reason,
+        max(not_comparable.reason) filter (where not_comparable.counter = 'failed_calls') as failed_calls_reason
+    from jobs
+    inner join not_comparable
+        on not_comparable.vendor = jobs.vendor
+        and (
+            not_comparable.job_statuses is null
+            or (' ' || trim(not_comparable.job_statuses) || ' ') like ('% ' || jobs.status || ' %')
+        )
+    group by jobs.vendor, jobs.account, jobs.job_id
+),
+
 per_job as (
     select
         vendor,
@@ -73,12 +106,37 @@ compared as (
         jobs.successful_calls as vendor_successful_calls,
         coalesce(per_job.successes, 0) as successes,
         jobs.failed_calls as vendor_failed_calls,
-        coalesce(per_job.failures, 0) as failures
+        coalesce(per_job.failures, 0) as failures,
+        case when jobs.total_contacts is not null then exclusions.total_contacts_reason end
+            as total_contacts_reason,
+        case when jobs.contacts_processed is not null then exclusions.contacts_processed_reason end
+            as contacts_processed_reason,
+        case when jobs.successful_calls is not null then exclusions.successful_calls_reason end
+            as successful_calls_reason,
+        case when jobs.failed_calls is not null then exclusions.failed_calls_reason end as failed_calls_reason
     from jobs
     left join per_job
         on per_job.vendor = jobs.vendor
         and per_job.account = jobs.account
         and per_job.job_id = jobs.job_id
+    left join exclusions
+        on exclusions.vendor = jobs.vendor
+        and exclusions.account = jobs.account
+        and exclusions.job_id = jobs.job_id
+),
+
+checked as (
+    -- A counter is compared when the vendor gives it and it is comparable; its difference is then set.
+    select
+        compared.*,
+        case when total_contacts_reason is null then vendor_total_contacts - contacts_total end
+            as total_contacts_diff,
+        case when contacts_processed_reason is null then vendor_contacts_processed - contacts_processed end
+            as contacts_processed_diff,
+        case when successful_calls_reason is null then vendor_successful_calls - successes end
+            as successful_calls_diff,
+        case when failed_calls_reason is null then vendor_failed_calls - failures end as failed_calls_diff
+    from compared
 ),
 
 final as (
@@ -91,25 +149,32 @@ final as (
         contacts_synced_at,
         vendor_total_contacts,
         contacts_total,
-        vendor_total_contacts - contacts_total as total_contacts_diff,
+        total_contacts_diff,
         vendor_contacts_processed,
         contacts_processed,
-        vendor_contacts_processed - contacts_processed as contacts_processed_diff,
+        contacts_processed_diff,
         vendor_successful_calls,
         successes,
-        vendor_successful_calls - successes as successful_calls_diff,
+        successful_calls_diff,
         vendor_failed_calls,
         failures,
-        vendor_failed_calls - failures as failed_calls_diff,
+        failed_calls_diff,
         case
-            when vendor_total_contacts is null and vendor_contacts_processed is null
-                and vendor_successful_calls is null and vendor_failed_calls is null then null
-            else coalesce(vendor_total_contacts = contacts_total, true)
-                and coalesce(vendor_contacts_processed = contacts_processed, true)
-                and coalesce(vendor_successful_calls = successes, true)
-                and coalesce(vendor_failed_calls = failures, true)
-        end as is_consistent
-    from compared
+            when total_contacts_diff is null and contacts_processed_diff is null
+                and successful_calls_diff is null and failed_calls_diff is null then null
+            else coalesce(total_contacts_diff = 0, true)
+                and coalesce(contacts_processed_diff = 0, true)
+                and coalesce(successful_calls_diff = 0, true)
+                and coalesce(failed_calls_diff = 0, true)
+        end as is_consistent,
+        nullif(concat_ws(
+            '; ',
+            'total_contacts: ' || total_contacts_reason,
+            'contacts_processed: ' || contacts_processed_reason,
+            'successful_calls: ' || successful_calls_reason,
+            'failed_calls: ' || failed_calls_reason
+        ), '') as counters_not_compared
+    from checked
 )
 
 select * from final

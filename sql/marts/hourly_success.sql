@@ -24,13 +24,13 @@ per_hour as (
     select
         vendor,
         account,
-        cast(isodow(last_attempt_local_at) as bigint) as day_of_week,
-        cast(hour(last_attempt_local_at) as bigint) as hour_of_day,
+        cast(extract(isodow from last_attempt_local_at) as bigint) as day_of_week,
+        cast(extract(hour from last_attempt_local_at) as bigint) as hour_of_day,
         count(*) as contacts_finished,
         count(*) filter (where status_group = 'success') as successes,
         count(*) filter (where status_group = 'failure') as failures
     from outcomes
-    group by all
+    group by vendor, account, day_of_week, hour_of_day
 ),
 
 final as (

@@ -41,7 +41,7 @@ per_job as (
         count(*) filter (where status_group = 'failure') as failures,
         count(*) filter (where status = 'cancelled') as cancelled,
         count(*) filter (where status = 'unknown') as unknown,
-        avg(attempt_count) filter (where attempt_count > 0) as avg_attempts,
+        avg(cast(attempt_count as double)) filter (where attempt_count > 0) as avg_attempts,
         avg(call_duration_s) filter (where status_group = 'success') as avg_call_duration_s
     from contacts
     group by vendor, account, job_id

@@ -1,6 +1,7 @@
 -- stg_dialnexa__attempts: one row per DialNexa call record. Retries are separate records and every
 -- record is an attempt, including one created for a retry that was never dialled. The contact is the
--- record's to_number in E.164 ('+' and its digits: '+1 (212) 555-0100' -> '+12125550100');
+-- record's to_number in E.164 ('+' and its digits: '+1 (212) 555-0100' -> '+12125550100'), or its keyed
+-- hash in masked and hashed modes (contact_key, computed by the sync before masking: pipelines/pii.py);
 -- attempt_number counts the contact's records by createdAt (call id breaks ties).
 -- Status: a refinement by end_reason wins over the plain mapping (completed + voicemail_detected ->
 -- voicemail); `retry_expired` (a retry that was never placed) takes the outcome of the contact's latest
@@ -9,7 +10,7 @@
 -- record's createdAt (DialNexa exposes no dial time); duration_s is Gen B duration or Gen A
 -- duration_seconds.
 -- The attempts table appears with the first call-records fetch; until then this model is empty.
--- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, status varchar, end_reason varchar, error_code varchar, duration double, duration_seconds double, created_at timestamptz, synced_at timestamptz)
+-- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, contact_key varchar, status varchar, end_reason varchar, error_code varchar, duration double, duration_seconds double, created_at timestamptz, synced_at timestamptz)
 
 with
 
@@ -28,7 +29,10 @@ renamed as (
         cast(account as varchar) as account,
         cast(job_id as varchar) as job_id,
         cast(id as varchar) as call_id,
-        '+' || regexp_replace(cast(to_number as varchar), '[^0-9]', '', 'g') as contact_id,
+        -- contact_key: the sync's key for to_number (pipelines/pii.py); records loaded before it existed
+        coalesce(
+            cast(contact_key as varchar), '+' || regexp_replace(cast(to_number as varchar), '[^0-9]', '', 'g')
+        ) as contact_id,
         cast(status as varchar) as vendor_status,
         cast(end_reason as varchar) as end_reason,
         cast(error_code as varchar) as error_code,
@@ -57,13 +61,26 @@ numbered as (
     select
         mapped.*,
         row_number() over contact_records as attempt_number,
-        coalesce(last_value(own_status ignore nulls) over contact_records, 'unknown') as status
+        -- records with an outcome so far: a record and the retry_expired records after it share a number
+        count(own_status) over contact_records as outcomes_so_far
     from mapped
     window contact_records as (
         partition by account, job_id, contact_id
         order by started_at, call_id
         rows between unbounded preceding and current row
     )
+),
+
+decided as (
+    -- the latest outcome so far (`last_value(... ignore nulls)`, which not every SQL dialect has):
+    -- the first record of the run that shares outcomes_so_far
+    select
+        numbered.*,
+        coalesce(first_value(own_status) over (
+            partition by account, job_id, contact_id, outcomes_so_far
+            order by started_at, call_id
+        ), 'unknown') as status
+    from numbered
 ),
 
 final as (
@@ -78,7 +95,7 @@ final as (
         error_code,
         started_at,
         duration_s
-    from numbered
+    from decided
 )
 
 select * from final

@@ -1,6 +1,8 @@
 -- stg_dialnexa__contacts: one row per (account, job_id, contact_id), derived from the call records in
--- dialnexa.attempts. DialNexa has no lead id: a contact is a to_number in E.164 within a batch, and its
--- state is its latest record by createdAt (call id breaks ties).
+-- dialnexa.attempts. DialNexa has no lead id: a contact is a to_number in E.164 within a batch (in masked
+-- and hashed modes its keyed hash: contact_key, see stg_dialnexa__attempts), and its state is its latest
+-- record by createdAt (call id breaks ties). phone_number is the contact id, or in masked mode the latest
+-- record's masked number; pii_mode says which (pipelines/pii.py), as_is before it was recorded.
 --   vendor_status, last_attempt_at   the latest record's status and createdAt
 --   status                        the latest record's status, mapped as in stg_dialnexa__attempts; for a
 --                                 latest `retry_expired` record, the latest earlier record's outcome
@@ -11,12 +13,18 @@
 --   completed_at                  NULL: DialNexa records have no end time
 -- is_terminal is false while the status is open: a retry DialNexa will still place is a record of its own
 -- (created / initiated), so a contact waiting for one is open.
--- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, status varchar, end_reason varchar, error_code varchar, duration double, duration_seconds double, created_at timestamptz, synced_at timestamptz)
+-- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, contact_key varchar, status varchar, end_reason varchar, error_code varchar, duration double, duration_seconds double, created_at timestamptz, synced_at timestamptz)
+-- optional: dialnexa.personal_data (account varchar, pii_mode varchar)
 
 with
 
 attempts as (
     select * from dialnexa.attempts
+),
+
+personal_data as (
+    select cast(account as varchar) as account, cast(pii_mode as varchar) as pii_mode
+    from dialnexa.personal_data
 ),
 
 status_map as (
@@ -36,7 +44,11 @@ renamed as (
         cast(account as varchar) as account,
         cast(job_id as varchar) as job_id,
         cast(id as varchar) as call_id,
-        '+' || regexp_replace(cast(to_number as varchar), '[^0-9]', '', 'g') as contact_id,
+        -- contact_key: the sync's key for to_number (pipelines/pii.py); records loaded before it existed
+        coalesce(
+            cast(contact_key as varchar), '+' || regexp_replace(cast(to_number as varchar), '[^0-9]', '', 'g')
+        ) as contact_id,
+        cast(to_number as varchar) as stored_number,
         cast(status as varchar) as vendor_status,
         cast(end_reason as varchar) as end_reason,
         cast(error_code as varchar) as error_code,
@@ -93,6 +105,7 @@ contacts as (
         latest.job_id,
         latest.contact_id,
         latest.vendor_status,
+        latest.stored_number,
         latest.attempt_count,
         latest.created_at as last_attempt_at,
         latest.synced_at,
@@ -118,7 +131,10 @@ final as (
         contacts.account,
         contacts.job_id,
         contacts.contact_id,
-        contacts.contact_id as phone_number,
+        case
+            when personal_data.pii_mode = 'masked' then contacts.stored_number
+            else contacts.contact_id
+        end as phone_number,
         contacts.status,
         contacts.vendor_status,
         coalesce(status_groups.status_group, 'other') <> 'open' as is_terminal,
@@ -128,9 +144,11 @@ final as (
         contacts.last_attempt_at,
         cast(null as timestamptz) as completed_at,
         contacts.duration_s as call_duration_s,
-        contacts.synced_at as last_synced_at
+        contacts.synced_at as last_synced_at,
+        coalesce(personal_data.pii_mode, 'as_is') as pii_mode
     from contacts
     left join status_groups on status_groups.status = contacts.status
+    left join personal_data on personal_data.account = contacts.account
 )
 
 select * from final

@@ -85,7 +85,8 @@ final as (
         mapped.contacts_processed,
         mapped.successful_calls,
         mapped.failed_calls,
-        mapped.last_synced_at
+        mapped.last_synced_at,
+        cast(null as varchar) as timezone
     from mapped
     left join status_groups on status_groups.status = mapped.status
     left join sync_state

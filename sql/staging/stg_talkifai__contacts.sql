@@ -4,12 +4,19 @@
 -- is_terminal is false while TalkifAI may still call the contact: an open status, or a retry scheduled
 -- (next_retry_at set).
 -- The contacts table appears with the first contacts fetch; until then this model is empty.
+-- pii_mode: how phone numbers were stored (as_is, masked, hashed; pipelines/pii.py), as_is before it was recorded.
 -- optional: talkifai.contacts (account varchar, job_id varchar, id varchar, phone_number varchar, status varchar, error_code varchar, attempt_count bigint, next_retry_at timestamptz, last_attempt_at timestamptz, completed_at timestamptz, failure_reason varchar, call_duration bigint, synced_at timestamptz)
+-- optional: talkifai.personal_data (account varchar, pii_mode varchar)
 
 with
 
 contacts as (
     select * from talkifai.contacts
+),
+
+personal_data as (
+    select cast(account as varchar) as account, cast(pii_mode as varchar) as pii_mode
+    from talkifai.personal_data
 ),
 
 status_map as (
@@ -72,9 +79,11 @@ final as (
         mapped.last_attempt_at,
         mapped.completed_at,
         mapped.call_duration_s,
-        mapped.last_synced_at
+        mapped.last_synced_at,
+        coalesce(personal_data.pii_mode, 'as_is') as pii_mode
     from mapped
     left join status_groups on status_groups.status = mapped.status
+    left join personal_data on personal_data.account = mapped.account
 )
 
 select * from final

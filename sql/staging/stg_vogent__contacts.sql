@@ -13,6 +13,8 @@
 -- optional: vogent.dials (account varchar, job_id varchar, id varchar, to_number varchar, status varchar, system_result_type varchar, duration_seconds bigint, started_at timestamptz, ended_at timestamptz, synced_at timestamptz)
 -- optional: vogent.queue (account varchar, job_id varchar, id varchar, to_number varchar, synced_at timestamptz)
 -- optional: vogent.sync_state (account varchar, job_id varchar, fetched_at timestamptz)
+-- optional: vogent.personal_data (account varchar, pii_mode varchar)
+-- pii_mode: how phone numbers were stored (as_is, masked, hashed; pipelines/pii.py), as_is before it was recorded.
 
 with
 
@@ -30,6 +32,11 @@ sync_state as (
         cast(job_id as varchar) as job_id,
         cast(fetched_at as timestamptz) as fetched_at
     from vogent.sync_state
+),
+
+personal_data as (
+    select cast(account as varchar) as account, cast(pii_mode as varchar) as pii_mode
+    from vogent.personal_data
 ),
 
 status_map as (
@@ -118,9 +125,11 @@ final as (
         mapped.last_attempt_at,
         mapped.completed_at,
         mapped.call_duration_s,
-        mapped.last_synced_at
+        mapped.last_synced_at,
+        coalesce(personal_data.pii_mode, 'as_is') as pii_mode
     from mapped
     left join status_groups on status_groups.status = mapped.status
+    left join personal_data on personal_data.account = mapped.account
 )
 
 select * from final

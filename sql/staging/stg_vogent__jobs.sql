@@ -1,7 +1,8 @@
 -- stg_vogent__jobs: one row per (account, job_id), as the list endpoint last showed the job.
 -- Renames, casts and maps the vendor status through the seed. Vogent jobs carry no counters, no
 -- start or completion time and no updatedAt (a schedule is weekly time slots, not a start time):
--- those contract columns are NULL.
+-- those contract columns are NULL. timezone is the schedule's IANA time zone (`schedule.timezone`), NULL
+-- for a job without a schedule (local-time marts then use [callsync] report_timezone).
 -- sync_state appears with the first detail fetch; until then no job is deleted.
 -- optional: vogent.sync_state (account varchar, job_id varchar, is_deleted boolean)
 
@@ -39,7 +40,8 @@ renamed as (
         cast(status as varchar) as vendor_status,
         cast(call_agent_id as varchar) as agent_id,
         cast(created_at as timestamptz) as created_at,
-        cast(synced_at as timestamptz) as last_synced_at
+        cast(synced_at as timestamptz) as last_synced_at,
+        cast(json_extract_string(cast(schedule as json), '$.timezone') as varchar) as timezone
     from jobs
 ),
 
@@ -70,7 +72,8 @@ final as (
         cast(null as bigint) as contacts_processed,
         cast(null as bigint) as successful_calls,
         cast(null as bigint) as failed_calls,
-        mapped.last_synced_at
+        mapped.last_synced_at,
+        mapped.timezone
     from mapped
     left join status_groups on status_groups.status = mapped.status
     left join sync_state

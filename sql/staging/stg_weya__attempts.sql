@@ -20,16 +20,14 @@ status_map as (
 ),
 
 parsed as (
+    -- cast to json: a destination may load JSON columns as another type (PostgreSQL: jsonb)
     select
         cast(account as varchar) as account,
         cast(job_id as varchar) as job_id,
         cast(id as varchar) as contact_id,
-        json_transform(
-            phone_logs,
-            '[{"callStatus": "VARCHAR", "callDuration": "DOUBLE", "createdAt": "VARCHAR"}]'
-        ) as logs
+        cast(phone_logs as json) as logs
     from contacts
-    where json_type(phone_logs) = 'ARRAY'
+    where ltrim(cast(phone_logs as varchar)) like '[%'
 ),
 
 unnested as (
@@ -37,21 +35,41 @@ unnested as (
         account,
         job_id,
         contact_id,
-        unnest(logs) as log,
-        generate_subscripts(logs, 1) as position
-    from parsed
+        logs -> cast(position - 1 as integer) as log,
+        position
+    from parsed,
+        generate_series(1, cast(json_array_length(logs) as bigint)) as positions(position)
 ),
 
-renamed as (
+fields as (
     select
         account,
         job_id,
         contact_id,
         position,
-        cast(log.callStatus as varchar) as vendor_status,
-        try_cast(log.createdAt as timestamptz) as started_at,
-        cast(log.callDuration as double) as duration_s
+        log ->> 'callStatus' as call_status,
+        log ->> 'callDuration' as call_duration,
+        log ->> 'createdAt' as created_at
     from unnested
+),
+
+renamed as (
+    -- a value of the wrong type is NULL
+    select
+        account,
+        job_id,
+        contact_id,
+        position,
+        cast(call_status as varchar) as vendor_status,
+        case
+            when regexp_matches(created_at, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}')
+                then try_cast(created_at as timestamptz)
+        end as started_at,
+        case
+            when regexp_matches(call_duration, '^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$')
+                then cast(call_duration as double)
+        end as duration_s
+    from fields
 ),
 
 final as (

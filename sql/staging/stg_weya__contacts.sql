@@ -1,12 +1,14 @@
 -- stg_weya__contacts: one row per (account, job_id, contact_id); the contact is a Weya call record.
 -- Its state is its latest phoneLogs entry (the last attempt in stg_weya__attempts); a record with no
--- entry yet is 'pending'. phone_number gets the E.164 '+' Weya leaves out. Weya gives no SIP code,
--- failure reason or completion time: those columns are NULL; call_duration_s is the latest
--- entry's callDuration.
+-- entry yet is 'pending'. phone_number gets the E.164 '+' Weya leaves out (as_is mode; a masked or
+-- hashed number is kept as stored). Weya gives no SIP code, failure reason or completion time: those
+-- columns are NULL; call_duration_s is the latest entry's callDuration.
 -- is_terminal is false while Weya may still call the contact: no outcome yet, or a no_answer / busy
 -- outcome (which Weya's retry settings may retry) in a batch whose queue is not completed.
 -- The contacts table appears with the first detail fetch; until then this model is empty.
 -- optional: weya.contacts (account varchar, job_id varchar, id varchar, phone_number varchar, synced_at timestamptz)
+-- optional: weya.personal_data (account varchar, pii_mode varchar)
+-- pii_mode: how phone numbers were stored (as_is, masked, hashed; pipelines/pii.py), as_is before it was recorded.
 
 with
 
@@ -42,6 +44,11 @@ latest as (
     ) = 1
 ),
 
+personal_data as (
+    select cast(account as varchar) as account, cast(pii_mode as varchar) as pii_mode
+    from weya.personal_data
+),
+
 status_groups as (
     select status, status_group
     from analytics_seeds.status_groups
@@ -50,12 +57,18 @@ status_groups as (
 
 renamed as (
     select
-        cast(account as varchar) as account,
-        cast(job_id as varchar) as job_id,
-        cast(id as varchar) as contact_id,
-        '+' || nullif(regexp_replace(cast(phone_number as varchar), '[^0-9]', '', 'g'), '') as phone_number,
-        cast(synced_at as timestamptz) as last_synced_at
+        cast(contacts.account as varchar) as account,
+        cast(contacts.job_id as varchar) as job_id,
+        cast(contacts.id as varchar) as contact_id,
+        case
+            when coalesce(personal_data.pii_mode, 'as_is') = 'as_is'
+                then '+' || nullif(regexp_replace(cast(contacts.phone_number as varchar), '[^0-9]', '', 'g'), '')
+            else cast(contacts.phone_number as varchar)
+        end as phone_number,
+        cast(contacts.synced_at as timestamptz) as last_synced_at,
+        coalesce(personal_data.pii_mode, 'as_is') as pii_mode
     from contacts
+    left join personal_data on personal_data.account = contacts.account
 ),
 
 joined as (
@@ -97,7 +110,8 @@ final as (
         joined.last_attempt_at,
         cast(null as timestamptz) as completed_at,
         joined.call_duration_s,
-        joined.last_synced_at
+        joined.last_synced_at,
+        joined.pii_mode
     from joined
     left join status_groups on status_groups.status = joined.status
 )

@@ -72,7 +72,8 @@ final as (
         cast(null as bigint) as contacts_processed,
         mapped.successful_calls,
         cast(null as bigint) as failed_calls,
-        mapped.last_synced_at
+        mapped.last_synced_at,
+        cast(null as varchar) as timezone
     from mapped
     left join status_groups on status_groups.status = mapped.status
     left join sync_state
