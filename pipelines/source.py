@@ -27,7 +27,7 @@ import dlt
 import pyarrow as pa
 
 from pipelines import failpoints
-from pipelines.http import AuthError, HttpError, NotFound, VendorClient
+from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, VendorClient, bearer
 from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_arrow, rejected_rows
 from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
@@ -327,3 +327,12 @@ def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: d
             client.close()
 
     return dlt.resource(run(), name=api.vendor, max_table_nesting=0)
+
+
+def account_resource(api: VendorApi, api_key: str, base_url: str, account: str = "default",
+                     known_jobs: dict[str, JobState] | None = None, options: SyncOptions | None = None,
+                     http: HttpSettings | None = None, stats: SyncStats | None = None):
+    """What every vendor's `@dlt.source` returns: its resource behind a Bearer-authenticated client."""
+    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
+    return vendor_resource(api, client, account, known_jobs or {}, options or SyncOptions(),
+                           stats if stats is not None else SyncStats())

@@ -16,8 +16,7 @@ PACKAGE = '''
 """Acme speaks TalkifAI's API: only the vendor name differs."""
 import dlt
 
-from pipelines.http import HttpSettings, VendorClient, bearer
-from pipelines.source import SyncOptions, SyncStats, vendor_resource
+from pipelines.source import account_resource
 from pipelines.talkifai import TalkifaiApi
 
 
@@ -28,9 +27,7 @@ class AcmeApi(TalkifaiApi):
 @dlt.source(name="acme", max_table_nesting=0)
 def acme_source(api_key=dlt.secrets.value, organization_id=dlt.secrets.value, base_url="", account="default",
                 known_jobs=None, options=None, http=None, stats=None):
-    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
-    return vendor_resource(AcmeApi(organization_id), client, account, known_jobs or {},
-                           options or SyncOptions(), stats if stats is not None else SyncStats())
+    return account_resource(AcmeApi(organization_id), api_key, base_url, account, known_jobs, options, http, stats)
 '''
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import dlt
 
 from pipelines.dialnexa import settings
-from pipelines.http import HttpSettings, VendorClient, bearer
+from pipelines.http import HttpSettings, VendorClient
 from pipelines.records import Table
 from pipelines.source import (
     DetailPage,
@@ -24,7 +24,7 @@ from pipelines.source import (
     ResponseShapeError,
     SyncOptions,
     SyncStats,
-    vendor_resource,
+    account_resource,
 )
 from pipelines.sync_state import JobState, fingerprint
 
@@ -137,6 +137,4 @@ def dialnexa_source(
     stats: SyncStats | None = None,
 ):
     """One DialNexa account; `api_key` is the whole `key_id:secret` pair."""
-    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
-    return vendor_resource(DialnexaApi(), client, account, known_jobs or {},
-                           options or SyncOptions(), stats if stats is not None else SyncStats())
+    return account_resource(DialnexaApi(), api_key, base_url, account, known_jobs, options, http, stats)

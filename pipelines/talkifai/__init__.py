@@ -6,14 +6,14 @@ from typing import Any
 
 import dlt
 
-from pipelines.http import HttpSettings, VendorClient, bearer
+from pipelines.http import HttpSettings, VendorClient
 from pipelines.source import (
     DetailPage,
     ListedJob,
     ResponseShapeError,
     SyncOptions,
     SyncStats,
-    vendor_resource,
+    account_resource,
 )
 from pipelines.sync_state import JobState, fingerprint
 from pipelines.talkifai import settings
@@ -84,6 +84,4 @@ def talkifai_source(
     stats: SyncStats | None = None,
 ):
     """One TalkifAI account. `known_jobs` is its `sync_state` (see pipelines.sync_state)."""
-    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
-    return vendor_resource(TalkifaiApi(organization_id), client, account, known_jobs or {},
-                           options or SyncOptions(), stats if stats is not None else SyncStats())
+    return account_resource(TalkifaiApi(organization_id), api_key, base_url, account, known_jobs, options, http, stats)

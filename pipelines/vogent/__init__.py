@@ -12,14 +12,14 @@ from typing import Any
 
 import dlt
 
-from pipelines.http import HttpSettings, VendorClient, bearer
+from pipelines.http import HttpSettings, VendorClient
 from pipelines.source import (
     DetailPage,
     ListedJob,
     ResponseShapeError,
     SyncOptions,
     SyncStats,
-    vendor_resource,
+    account_resource,
 )
 from pipelines.sync_state import JobState, fingerprint
 from pipelines.vogent import settings
@@ -97,6 +97,4 @@ def vogent_source(
     stats: SyncStats | None = None,
 ):
     """One Vogent workspace. `known_jobs` is its `sync_state` (see pipelines.sync_state)."""
-    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
-    return vendor_resource(VogentApi(), client, account, known_jobs or {},
-                           options or SyncOptions(), stats if stats is not None else SyncStats())
+    return account_resource(VogentApi(), api_key, base_url, account, known_jobs, options, http, stats)

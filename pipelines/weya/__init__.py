@@ -14,14 +14,14 @@ from urllib.parse import quote
 import dlt
 import orjson
 
-from pipelines.http import HttpError, HttpSettings, NotFound, VendorClient, bearer
+from pipelines.http import HttpError, HttpSettings, NotFound, VendorClient
 from pipelines.source import (
     DetailPage,
     ListedJob,
     ResponseShapeError,
     SyncOptions,
     SyncStats,
-    vendor_resource,
+    account_resource,
 )
 from pipelines.sync_state import JobState, fingerprint
 from pipelines.weya import settings
@@ -177,6 +177,4 @@ def weya_source(
     """One Weya user. `api_key` is the user's Bearer token; `base_url` has no public default."""
     if not str(base_url).startswith(("http://", "https://")):
         raise ValueError("sources.weya.base_url must be an http(s) URL (Weya publishes no default)")
-    client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
-    return vendor_resource(WeyaApi(user_id), client, account, known_jobs or {},
-                           options or SyncOptions(), stats if stats is not None else SyncStats())
+    return account_resource(WeyaApi(user_id), api_key, base_url, account, known_jobs, options, http, stats)
