@@ -29,7 +29,7 @@ from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = "callsync.duckdb"
-DEFAULT_DUCKDB_MEMORY = "256MB"
+DEFAULT_DUCKDB_MEMORY = "128MB"
 
 
 class ConfigError(Exception):
