@@ -13,6 +13,7 @@ import html
 import io
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -345,7 +346,9 @@ CHARTS = [
 
 def figure_to_data_uri(fig: Figure) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    with warnings.catch_warnings():  # a crowded chart falls back to the plain layout: fine, not news
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        fig.savefig(buffer, format="png", dpi=110)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
