@@ -94,7 +94,7 @@ class VendorClient:
                  transport: httpx.BaseTransport | None = None):
         self.settings = settings
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(
+        self._new_client = lambda: httpx.Client(
             base_url=self.base_url,
             headers=dict(headers),
             timeout=httpx.Timeout(settings.timeout_s),
@@ -102,6 +102,7 @@ class VendorClient:
                                 max_keepalive_connections=settings.max_concurrency),
             transport=transport,
         )
+        self._client = self._new_client()
         self._lock = threading.Lock()
         self.requests = 0
         self.retries = 0
@@ -150,7 +151,9 @@ class VendorClient:
                                  status) from None
 
     def close(self) -> None:
+        """Close the connections; a later request opens new ones (a source may run again)."""
         self._client.close()
+        self._client = self._new_client()
 
     def __enter__(self) -> VendorClient:
         return self

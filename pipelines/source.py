@@ -30,7 +30,7 @@ from pipelines import failpoints
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, VendorClient, bearer
 from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Column, Rejection, Table, parse_arrow, rejected_rows
-from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
+from pipelines.sync_state import SYNC_STATE, JobState, load_known_jobs, needs_fetch, state_row
 
 SYNC_ERRORS = Table(
     "sync_errors",
@@ -315,18 +315,24 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
         yield from (t.mark(t.to_arrow([])) for t in getattr(api, "declared_tables", ()) if not out.emitted(t.name))
 
 
-def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
+def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState] | None,
                     options: SyncOptions, stats: SyncStats):
-    """The dlt resource of one vendor account; its tables are variants named by `Table`."""
+    """The dlt resource of one vendor account; its tables are variants named by `Table`.
+
+    It runs again on every extract, so a source can be handed to `pipeline.run()` by anything
+    (dlt's orchestrator helpers included). With `known` None it reads the account's `sync_state`
+    from the running pipeline's destination itself; the runner passes what it already read.
+    """
 
     def run() -> Iterator[Any]:
+        state = known if known is not None else load_known_jobs(dlt.current.pipeline().sql_client, account)
         try:
-            yield from sync_jobs(api, client, account, known, options, stats)
+            yield from sync_jobs(api, client, account, state, options, stats)
         finally:
             stats.requests, stats.retries = client.requests, client.retries
             client.close()
 
-    return dlt.resource(run(), name=api.vendor, max_table_nesting=0)
+    return dlt.resource(run, name=api.vendor, max_table_nesting=0)
 
 
 def account_resource(api: VendorApi, api_key: str, base_url: str, account: str = "default",
@@ -334,5 +340,5 @@ def account_resource(api: VendorApi, api_key: str, base_url: str, account: str =
                      http: HttpSettings | None = None, stats: SyncStats | None = None):
     """What every vendor's `@dlt.source` returns: its resource behind a Bearer-authenticated client."""
     client = VendorClient(base_url, bearer(api_key), http or HttpSettings())
-    return vendor_resource(api, client, account, known_jobs or {}, options or SyncOptions(),
+    return vendor_resource(api, client, account, known_jobs, options or SyncOptions(),
                            stats if stats is not None else SyncStats())

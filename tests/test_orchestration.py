@@ -184,3 +184,27 @@ def test_dagster_example_syncs_each_vendor_then_builds_the_models(sim, workdir, 
     assert order[-1] == "callsync/models" and set(order) == keys
     for vendor in ("talkifai", "weya"):
         assert_vendor_equals_truth(sim, workdir / "dagster.duckdb", vendor)
+
+
+DLT_EXAMPLE = EXAMPLE.with_name("dagster_dlt_assets.py")
+
+
+def test_dlt_helper_example_runs_incrementally(sim, workdir, monkeypatch):
+    """dagster-dlt's `@dlt_assets` runs callsync's sources itself: the second run makes list requests only."""
+    dg = dagster_or_skip()
+    for key in [k for k in os.environ if k.startswith(("SOURCES__", "CALLSYNC"))]:
+        monkeypatch.delenv(key)
+    configure_vendor(monkeypatch, sim, "talkifai", staleness_s=None)
+    configure_vendor(monkeypatch, sim, "weya", staleness_s=None)
+    monkeypatch.setenv("CALLSYNC__DUCKDB", str(workdir / "dlt.duckdb"))
+    spec = importlib.util.spec_from_file_location("callsync_dagster_dlt_assets", DLT_EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dg.Definitions.validate_loadable(module.defs)
+    job = module.defs.resolve_job_def("callsync_dlt")
+    assert job.execute_in_process().success
+    for vendor in ("talkifai", "weya"):
+        assert_vendor_equals_truth(sim, workdir / "dlt.duckdb", vendor)
+    sim.reset_requests()
+    assert job.execute_in_process().success
+    assert sim.request_counts()["counts"] == {"talkifai GET /batch/jobs": 1, "weya GET /api/call/batches/{userId}": 1}
