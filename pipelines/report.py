@@ -81,26 +81,19 @@ def print_models(result: SyncResult) -> None:
                   f"add it to sql/seeds/status_map_{vendor}.csv")
 
 
-def _table(title: str, rows: list[tuple], headers: list[str]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for h in headers:
-        table.add_column(h, justify="right" if h not in ("job", "status", "reason", "vendor", "job status") else "left")
-    for row in rows:
-        table.add_row(*("" if v is None else f"{v:.1%}" if isinstance(v, float) else str(v) for v in row))
-    return table
-
-
 def print_answers(con) -> None:
-    """Per-job success rates and the most common failure reasons."""
-    jobs = con.execute("""
-        select vendor, job_name, job_status, contacts_total, contacts_open, successes, failures,
-               success_rate
-        from analytics.job_success_rates order by vendor, job_name""").fetchall()
-    out.print(_table("Job success rates (success = completed ÷ finished calls)", jobs,
-                     ["vendor", "job", "job status", "contacts", "open", "successes", "failures", "success rate"]))
+    """What the demo ends with: `callsync report`'s tables, then the most common failure reasons."""
+    from pipelines import reporting
+
+    reporting.print_tables(reporting.load_report(con), out)
     reasons = con.execute("""
         select status, coalesce(error_code, ''), coalesce(failure_reason, ''), sum(contacts) as n,
                sum(contacts) / sum(sum(contacts)) over () as share
         from analytics.failure_reasons group by all order by n desc limit 10""").fetchall()
-    out.print(_table("Top failure reasons (all jobs)", reasons, ["status", "SIP", "reason", "contacts", "share"]))
+    table = Table(title="Top failure reasons (all jobs)", title_justify="left")
+    for header in ("status", "SIP", "reason", "contacts", "share"):
+        table.add_column(header, justify="right" if header in ("contacts", "share") else "left")
+    for status, code, reason, n, share in reasons:
+        table.add_row(status, code, reason, f"{n:,}", f"{share:.1%}")
+    out.print(table)
     sys.stdout.flush()

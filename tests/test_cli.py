@@ -12,6 +12,7 @@ import pytest
 from pipelines.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 from pipelines.locking import warehouse_lock
 from pipelines.runner import pipelines_dir_for
+from pipelines.vendors import VENDORS
 from tests.conftest import callsync, configure_talkifai, talkifai_env, warehouse_rows
 
 
@@ -93,7 +94,9 @@ def test_models_without_a_warehouse_is_a_config_error(workdir):
 def test_demo_prints_the_answers(workdir, cycles):
     proc = callsync("demo", "--cycles", str(cycles), cwd=workdir)
     assert proc.returncode == EXIT_OK, proc.stderr
-    assert "Job success rates" in proc.stdout and "Top failure reasons" in proc.stdout
+    assert "Jobs (success rate" in proc.stdout and "Top failure reasons" in proc.stdout
+    totals = proc.stdout.split("Vendor totals", 1)[1].split("Top failure reasons", 1)[0]
+    assert all(vendor in totals for vendor in VENDORS)  # every vendor synced and reported
     assert "sync 2 of 2" in proc.stdout
     assert (workdir / "callsync-demo.duckdb").exists()
 
