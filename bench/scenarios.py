@@ -90,7 +90,7 @@ def incremental(runner: Runner) -> list[Row]:
 def throughput(runner: Runner, scale: Scale) -> tuple[list[Row], dict]:
     """callsync against the floor and the peer, every job complete, no injected latency."""
     runner.sim.advance(SETTLE_S)
-    runner.sim.listing()  # the simulator generates every job's contacts before anything is timed
+    runner.sim.warm()
     floor = runner.run("floor", runner.path("floor"))
     log(f"floor: {floor['seconds']:.2f} s (fetch+decode {floor['fetch_s']:.2f} + insert {floor['insert_s']:.2f}), "
         f"{floor['sim_requests']['total']} requests, {floor['contacts']:,} contacts, "
@@ -146,7 +146,7 @@ def latency(runner: Runner) -> list[Row]:
 def large(runner: Runner, small_sync: dict, small: Scale, big: Scale) -> tuple[list[Row], list[Row]]:
     """Peak RSS of a full sync at the large scale, then the models over that warehouse."""
     runner.sim.advance(SETTLE_S)
-    runner.sim.listing()
+    runner.sim.warm()
     db = runner.path("large")
     sync = runner.sync(db, f"callsync full sync at {big.contacts:,}")
     if sync["contacts"] != big.contacts:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -118,6 +119,21 @@ class SimProcess:
                 if not body["batchJobs"] or len(jobs) >= body["total"]:
                     return jobs, page
                 page += 1
+
+
+    def warm(self) -> None:
+        """Request every page once, so the simulator has rendered (and cached) what it serves
+        before anything is timed: a real API does not slow down because one process renders it."""
+        jobs, _ = self.listing()
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        with httpx.Client(base_url=self.vendor_url, headers=headers, timeout=60) as client:
+            def fetch(job_id: str) -> None:
+                for page in range(1, detail_pages(jobs[job_id]) + 1):
+                    client.get(f"/batch/jobs/{job_id}", params={
+                        "contactsPage": page, "contactsPageSize": DETAIL_PAGE_SIZE}).raise_for_status()
+
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(fetch, jobs))
 
 
 def detail_pages(job: dict) -> int:

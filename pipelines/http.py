@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,8 +105,11 @@ class VendorClient:
         )
         self._client = self._new_client()
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(settings.max_concurrency)  # requests in flight
         self.requests = 0
         self.retries = 0
+        self.first_request_at: float | None = None  # time.monotonic(), for the run's timings
+        self.last_response_at: float | None = None
         self.get_json = retry(
             retry=retry_if_exception_type(RetryableError),
             stop=stop_after_attempt(settings.max_attempts),
@@ -130,10 +134,13 @@ class VendorClient:
     def _get_json_once(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         with self._lock:
             self.requests += 1
+            self.first_request_at = self.first_request_at or time.monotonic()
         try:
-            response = self._client.get(path, params=params)
+            with self._slots:
+                response = self._client.get(path, params=params)
         except httpx.TransportError as e:
             raise RetryableError(f"{type(e).__name__} on GET {self.base_url}{path}: {e}") from None
+        self.last_response_at = time.monotonic()
         status = response.status_code
         if status == 429 or status >= 500:
             raise RetryableError(_describe(response), status,

@@ -30,6 +30,7 @@ from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = "callsync.duckdb"
 DEFAULT_DUCKDB_MEMORY = "128MB"
+DEFAULT_PACKAGE_ROWS = 50_000
 
 
 class ConfigError(Exception):
@@ -159,11 +160,15 @@ def duckdb_config() -> dict[str, str]:
     return {"memory_limit": str(dlt.config.get("callsync.duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY)}
 
 
-def make_pipeline(vendor: str, account: str, target: Path | Warehouse) -> dlt.Pipeline:
-    """The (vendor, account) pipeline; `target` is a DuckDB file or any resolved warehouse."""
+def make_pipeline(vendor: str, account: str, target: Path | Warehouse,
+                  connection: duckdb.DuckDBPyConnection | None = None) -> dlt.Pipeline:
+    """The (vendor, account) pipeline; `target` is a DuckDB file or any resolved warehouse. A
+    DuckDB `connection` held open by the caller is shared by every step (see open_duckdb)."""
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     credentials = None
-    if warehouse.is_duckdb:  # the memory limit is DuckDB's
+    if connection is not None:
+        credentials = DuckDbCredentials(connection)
+    elif warehouse.is_duckdb:  # the memory limit is DuckDB's
         credentials = DuckDbCredentials(str(warehouse.duckdb_path), global_config=duckdb_config())
     return dlt.pipeline(
         pipeline_name=f"callsync_{vendor}_{account}",
@@ -207,10 +212,12 @@ def check_writable(path: Path) -> None:
         raise ConfigError(f"cannot write the warehouse {path}: permission denied")
 
 
-def check_not_open_elsewhere(path: Path) -> None:
-    """DuckDB allows one writing process per file: say so before syncing, not after."""
+def open_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse's one connection for a whole sync: every load and the models share it, so
+    the file is opened (and checkpointed on close) once, not once per step. DuckDB allows one
+    writing process per file: a file open elsewhere is reported before any request."""
     try:
-        duckdb.connect(str(path)).close()
+        return duckdb.connect(str(path), config=duckdb_config())
     except duckdb.IOException as e:
         if "lock" in str(e).lower():
             raise LockHeld(f"the DuckDB file {path} is open in another process; close it (or connect with "
@@ -220,13 +227,14 @@ def check_not_open_elsewhere(path: Path) -> None:
 
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
-                 on_progress: Callable[[str, SyncStats], None] | None = None) -> VendorRun:
+                 on_progress: Callable[[str, SyncStats], None] | None = None,
+                 connection: duckdb.DuckDBPyConnection | None = None) -> VendorRun:
     """Finish what a dead run left, then extract and load one account; never raises."""
     stats = SyncStats(on_progress=(lambda s: on_progress(f"{spec.name}/{account}", s)) if on_progress else None)
     run = VendorRun(spec.name, account, stats)
     started = time.monotonic()
     try:
-        pipeline = make_pipeline(spec.name, account, target)
+        pipeline = make_pipeline(spec.name, account, target, connection)
         if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
             pipeline.normalize()
             pipeline.load()
@@ -234,13 +242,17 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
         check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
         source = spec.source(**config, account=account, known_jobs=known, options=options, http=http,
                              stats=stats)
-        # The steps of pipeline.run(), spelled out so a killed run can be tested between them.
-        pipeline.extract(source)
-        failpoints.reached("after_extract")
-        pipeline.normalize()
-        failpoints.reached("after_normalize")
-        failpoints.arm_load_failpoint()
-        pipeline.load()
+        packages = 0
+        while not stats.finished:  # one package per pass, the next one fetched meanwhile (SyncOptions)
+            # The steps of pipeline.run(), spelled out so a killed run can be tested between them.
+            pipeline.extract(source)
+            failpoints.reached("after_extract")
+            pipeline.normalize()
+            failpoints.reached("after_normalize")
+            failpoints.arm_load_failpoint()
+            pipeline.load()
+            packages += 1
+            failpoints.reached("package_loaded", packages)
     except Exception as e:  # reported per vendor; the other vendors go on
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())
@@ -268,7 +280,8 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
 
     warehouse = resolve_warehouse(destination, duckdb_path)
     options = SyncOptions(staleness_s=_setting("callsync.staleness_s", 3600.0), refresh=refresh,
-                          max_concurrency=_setting("callsync.max_concurrency", 8, int), pii=pii_policy())
+                          max_concurrency=_setting("callsync.max_concurrency", 8, int), pii=pii_policy(),
+                          package_rows=_setting("callsync.package_rows", DEFAULT_PACKAGE_ROWS, int) or None)
     http = HttpSettings(timeout_s=_setting("callsync.timeout_s", 30.0),
                         retry_after_max_s=_setting("callsync.retry_after_max_s", 60.0),
                         max_attempts=_setting("callsync.max_attempts", 6, int),
@@ -277,34 +290,39 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     if warehouse.is_duckdb:
         check_writable(warehouse.duckdb_path)
     with warehouse_lock(warehouse.pipelines_dir, _setting("callsync.lock_timeout_s", 0.0)):
-        if warehouse.is_duckdb:
-            check_not_open_elsewhere(warehouse.duckdb_path)
-        for spec in specs:
-            concurrency = _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
-            vendor_options = replace(options, max_concurrency=concurrency)
-            vendor_http = replace(http, max_concurrency=concurrency)
-            for account, config in accounts[spec.name].items():
-                result.runs.append(
-                    sync_account(spec, account, config, warehouse, vendor_options, vendor_http, on_progress))
-        build_models(warehouse, result)
+        connection = open_duckdb(warehouse.duckdb_path) if warehouse.is_duckdb else None
+        try:
+            for spec in specs:
+                concurrency = _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
+                vendor_options = replace(options, max_concurrency=concurrency)
+                vendor_http = replace(http, max_concurrency=concurrency)
+                for account, config in accounts[spec.name].items():
+                    result.runs.append(sync_account(spec, account, config, warehouse, vendor_options, vendor_http,
+                                                    on_progress, connection))
+            build_models(warehouse, result, connection)
+        finally:
+            if connection is not None:
+                connection.close()
     return result
 
 
-def build_models(target: Path | Warehouse, result: SyncResult) -> None:
+def build_models(target: Path | Warehouse, result: SyncResult,
+                 connection: duckdb.DuckDBPyConnection | None = None) -> None:
     """Rebuild `analytics.*` from whatever is loaded, recording failures in `result`."""
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     if not warehouse.is_duckdb:
         _build_models_elsewhere(warehouse, result)
         return
     try:
-        con = duckdb.connect(str(warehouse.duckdb_path), config=duckdb_config())
+        con = connection or duckdb.connect(str(warehouse.duckdb_path), config=duckdb_config())
         try:
             sql_dir = dlt.config.get("callsync.sql_dir")
             result.models = models.build_models(con, tuple(VENDORS), timezone=_report_timezone(),
                                                 sql_dir=Path(sql_dir) if sql_dir else None)
             result.unknown_statuses = models.unknown_statuses(con)
         finally:
-            con.close()
+            if con is not connection:
+                con.close()
     except Exception as e:
         result.models_error = str(e).splitlines()[0]
 

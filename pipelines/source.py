@@ -16,11 +16,9 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import islice
 from typing import Any, Protocol
 
 import dlt
@@ -57,9 +55,13 @@ class ResponseShapeError(HttpError):
 
 @dataclass(frozen=True)
 class ListedJob:
+    """`parts`: detail pages the list row promises, fetched as that many concurrent requests by
+    `fetch_detail(client, job_id, part, parts)`; 1 (the default) fetches a job's pages in turn."""
+
     job_id: str
     fingerprint: str
     is_terminal: bool
+    parts: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,18 +95,24 @@ class VendorApi(Protocol):
         """Identity, fingerprint and terminal flag of a typed `jobs` row."""
         ...
 
-    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]: ...
+    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]:
+        """Every detail page of one job. A vendor whose `ListedJob.parts` can exceed 1 also takes
+        `part` and `parts`: page `part` alone, and the last part goes on while more pages exist."""
+        ...
 
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`; and how to
-    store personal data: `[callsync] pii` (pipelines.pii)."""
+    """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`; how to store
+    personal data: `[callsync] pii` (pipelines.pii); and `package_rows`: load a run in packages of
+    about this many rows while the next is fetched (`[callsync] package_rows`; None: one package,
+    what a caller that runs the source once expects)."""
 
     staleness_s: float = 3600.0
     refresh: bool = False
     max_concurrency: int = 8
     pii: Pii = field(default_factory=Pii)
+    package_rows: int | None = None
 
 
 @dataclass
@@ -119,6 +127,9 @@ class SyncStats:
     rejected: int = 0
     requests: int = 0
     retries: int = 0
+    first_request_at: float | None = None  # time.monotonic() of the first request and last response
+    last_response_at: float | None = None
+    finished: bool = False  # the run's last package was extracted
     rows: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     on_progress: Callable[[SyncStats], None] | None = None
@@ -129,6 +140,7 @@ class SyncStats:
 
 
 _DONE = object()
+PACKAGE_BREAK = object()  # yielded by sync_jobs where what came before may be loaded as one package
 
 
 class _ArrowHintsFilter(logging.Filter):
@@ -142,53 +154,85 @@ class _ArrowHintsFilter(logging.Filter):
 logging.getLogger("dlt").addFilter(_ArrowHintsFilter())
 
 
-def fetch_concurrently(fetch: Callable[[str], Iterable[Any]], job_ids: Iterable[str],
-                       workers: int) -> Iterator[tuple[str, Any]]:
-    """Yield `(job_id, item)` from `fetch(job_id)` run on `workers` threads.
+@dataclass(frozen=True)
+class ParsedPage:
+    """One detail page as typed rows, with the records it rejected."""
 
-    Each job ends with `(job_id, _DONE)` or `(job_id, exception)`. At most `workers` jobs are
-    in flight and the hand-over queue is bounded, so memory does not grow with the data.
+    table: Table
+    data: pa.Table
+    rejections: list[Rejection]
+
+
+Task = tuple[str, int, int]  # job id, part, parts (see ListedJob)
+
+
+class DetailFetcher:
+    """Fetches detail tasks on `workers` threads, at most `buffer` items ahead of the consumer.
+
+    Workers take the next queued task themselves, so they keep fetching while the consumer is
+    busy elsewhere (loading an earlier package): the vendor's latency overlaps with the load.
+    Each task's items end with `_DONE` or the exception that stopped it.
     """
-    handover: queue.Queue = queue.Queue(maxsize=workers * 2)
-    stop = threading.Event()
 
-    def put(item: tuple[str, Any]) -> None:
-        while not stop.is_set():
+    def __init__(self, fetch: Callable[[Task], Iterable[Any]], workers: int, buffer: int):
+        self._fetch = fetch
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._out: queue.Queue = queue.Queue(maxsize=buffer)
+        self._stop = threading.Event()
+        self._queued = self._finished = 0
+        self._threads = [threading.Thread(target=self._work, name=f"callsync-detail-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, task: Task) -> None:
+        self._queued += 1
+        self._tasks.put(task)
+
+    @property
+    def outstanding(self) -> int:
+        """Submitted tasks whose last item has not been handed over yet."""
+        return self._queued - self._finished
+
+    def results(self) -> Iterator[tuple[Task, Any]]:
+        """`(task, item)` of every submitted task, in arrival order; call once, after the last submit."""
+        while self.outstanding:
+            task, item = self._out.get()
+            if item is _DONE or isinstance(item, BaseException):
+                self._finished += 1
+            yield task, item
+
+    def close(self) -> None:
+        self._stop.set()
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def __enter__(self) -> DetailFetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _put(self, item: tuple[Task, Any]) -> bool:
+        while not self._stop.is_set():
             try:
-                handover.put(item, timeout=0.1)
-                return
+                self._out.put(item, timeout=0.1)
+                return True
             except queue.Full:
                 continue
+        return False
 
-    def work(job_id: str) -> None:
-        try:
-            for item in fetch(job_id):
-                if stop.is_set():
-                    return
-                put((job_id, item))
-            put((job_id, _DONE))
-        except Exception as e:  # handed to the consumer, which decides what it means
-            put((job_id, e))
-
-    pending = iter(job_ids)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="callsync-detail")
-    try:
-        active = 0
-        for job_id in islice(pending, workers):
-            pool.submit(work, job_id)
-            active += 1
-        while active:
-            job_id, item = handover.get()
-            if item is _DONE or isinstance(item, BaseException):
-                active -= 1
-                following = next(pending, None)
-                if following is not None:
-                    pool.submit(work, following)
-                    active += 1
-            yield job_id, item
-    finally:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None and not self._stop.is_set():
+            try:
+                for item in self._fetch(task):
+                    if not self._put((task, item)):
+                        return
+                self._put((task, _DONE))
+            except Exception as e:  # handed to the consumer, which decides what it means
+                self._put((task, e))
 
 
 class _TableWriter:
@@ -198,6 +242,7 @@ class _TableWriter:
 
     def __init__(self, stats: SyncStats, batch_rows: int = 50_000):
         self.stats, self.batch_rows = stats, batch_rows
+        self.rows_since_flush = 0
         self._pending: dict[str, tuple[Table, list[pa.Table], int]] = {}
         self._hinted: set[str] = set()
 
@@ -205,6 +250,7 @@ class _TableWriter:
         if not data.num_rows:
             return
         self.stats.rows[table.name] += data.num_rows
+        self.rows_since_flush += data.num_rows
         _, parts, rows = self._pending.get(table.name, (table, [], 0))
         parts.append(data)
         self._pending[table.name] = (table, parts, rows + data.num_rows)
@@ -215,6 +261,7 @@ class _TableWriter:
         return self.add(table, table.to_arrow(rows))
 
     def flush(self) -> Iterator[Any]:
+        self.rows_since_flush = 0
         for name in list(self._pending):
             yield self._emit(name)
 
@@ -232,85 +279,121 @@ class _TableWriter:
 
 def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
               options: SyncOptions, stats: SyncStats) -> Iterator[Any]:
-    """Yield every table of one vendor account for one run."""
+    """Yield every table of one vendor account for one run, with `PACKAGE_BREAK` between packages
+    of about `options.package_rows` rows.
+
+    Details are fetched while the list is still being read and while earlier packages load. A
+    fetched job's list row, history row and state row are yielded after its last detail page, so
+    the package that records a job as fetched holds the rest of it; a run killed between packages
+    keeps the packages loaded before, and the next run fetches the jobs that had no state row yet.
+    """
     now = datetime.now(UTC)
     pii = options.pii
     injected = {"account": account, "synced_at": now}
-    rejections: list[Rejection] = []
     out = _TableWriter(stats)
     pii_fields, pii_keys = getattr(api, "pii_fields", None) or {}, getattr(api, "pii_keys", None) or {}
+    staleness = options.staleness_s if api.staleness_s is None else api.staleness_s
+    states: list[dict] = []
+    errors: list[dict] = []
+    rejections: list[Rejection] = []
 
-    def protect(records: list[Any], table: Table) -> list[Any]:  # before parsing: see pipelines.pii
-        return pii.protect(records, pii_fields, pii_keys, table.known_sources, table.keep_extra)
+    def parse(records: list[Any], table: Table, endpoint: str, job_id: str | None = None) -> ParsedPage:
+        found: list[Rejection] = []
+        records = pii.protect(records, pii_fields, pii_keys, table.known_sources, table.keep_extra)  # see pii
+        columns = injected if job_id is None else {**injected, "job_id": job_id}
+        return ParsedPage(table, parse_arrow(records, table, columns, endpoint, found), found)
+
+    def fetch(task: Task) -> Iterator[ParsedPage]:  # on a worker thread: parsing overlaps the load too
+        job_id, part, parts = task
+        pages = api.fetch_detail(client, job_id, part, parts) if parts > 1 else api.fetch_detail(client, job_id)
+        for page in pages:
+            yield parse(page.records, page.table, page.endpoint, job_id)
+
+    def end_package(last: bool = False) -> Iterator[Any]:
+        nonlocal states, errors, rejections
+        yield from out.add_rows(SYNC_STATE, states)
+        yield from out.add_rows(SYNC_ERRORS, errors)
+        stats.rejected += len(rejections)
+        if pii.active:  # a rejected record is kept whole, its unknown fields too; reasons quote values
+            rejections = [Rejection(r.endpoint, pii.scrub(r.record), pii.text(r.reason)) for r in rejections]
+        yield from out.add_rows(REJECTED_RECORDS, rejected_rows(api.vendor, account, rejections, now))
+        yield from out.flush()
+        states, errors, rejections = [], [], []
+        if not last:
+            yield PACKAGE_BREAK
 
     listed: dict[str, ListedJob] = {}
-    for number, page in enumerate(api.list_job_pages(client), start=1):
-        failpoints.reached("list_page", number)
-        jobs = parse_arrow(protect(page, api.jobs_table), api.jobs_table, injected, api.list_endpoint, rejections)
-        changed, fingerprints = [], []
-        for i, row in enumerate(jobs.to_pylist()):
-            job = api.listed_job(row)
-            listed[job.job_id] = job
-            prev = known.get(job.job_id)
-            if prev is None or prev.fingerprint != job.fingerprint:
-                changed.append(i)
-                fingerprints.append(job.fingerprint)
-        yield from out.add(api.jobs_table, jobs)
-        if changed:
-            history = jobs.take(changed).append_column("fingerprint", pa.array(fingerprints, pa.string()))
-            yield from out.add(history_table(api.jobs_table), history)
-    stats.jobs_listed = len(listed)
+    waiting: dict[str, pa.Table] = {}  # list rows of jobs being fetched, yielded with their outcome
+    parts_left: dict[str, int] = {}
 
-    states = [state_row(account, job_id, prev.fingerprint, prev.fetched_at, frozen=True, is_deleted=True)
-              for job_id, prev in known.items() if job_id not in listed and not prev.is_deleted]
-    stats.jobs_deleted = len(states)
-
-    staleness = options.staleness_s if api.staleness_s is None else api.staleness_s
-    to_fetch = [job for job in listed.values()
-                if needs_fetch(known.get(job.job_id), job.fingerprint, now, staleness, options.refresh)]
-    stats.jobs_to_fetch = len(to_fetch)
-    stats.progress()
-
-    def fetch(job_id: str) -> Iterator[DetailPage]:
-        return api.fetch_detail(client, job_id)
-
-    errors, detail_pages = [], 0
-    for job_id, item in fetch_concurrently(fetch, [j.job_id for j in to_fetch], options.max_concurrency):
-        if isinstance(item, DetailPage):
-            detail_pages += 1
-            failpoints.reached("detail_page", detail_pages)
-            data = parse_arrow(protect(item.records, item.table), item.table, {**injected, "job_id": job_id},
-                               item.endpoint, rejections)
-            yield from out.add(item.table, data)
-            continue
-        job = listed[job_id]
-        if item is _DONE:
+    def finish(job_id: str, outcome: Any) -> Iterator[Any]:
+        """A job's state row (or error), list row and history row, once its last part ended."""
+        job, prev = listed[job_id], known.get(job_id)
+        if outcome is _DONE:
             stats.jobs_fetched += 1
             states.append(state_row(account, job_id, job.fingerprint, now, frozen=job.is_terminal))
-        elif isinstance(item, NotFound):  # deleted between list and detail: keep what was last fetched
+        elif isinstance(outcome, NotFound):  # deleted between list and detail: keep what was last fetched
             stats.jobs_deleted += 1
-            prev = known.get(job_id)
             states.append(state_row(account, job_id, job.fingerprint, prev.fetched_at if prev else None,
                                     frozen=True, is_deleted=True))
-        elif isinstance(item, AuthError):
-            raise item
-        elif isinstance(item, HttpError):
+        elif isinstance(outcome, AuthError):
+            raise outcome
+        elif isinstance(outcome, HttpError):
             stats.jobs_failed += 1
-            stats.errors.append(pii.text(f"job {job_id}: {item}"))
+            stats.errors.append(pii.text(f"job {job_id}: {outcome}"))
             errors.append({"vendor": api.vendor, "account": account, "job_id": job_id,
-                           "error": pii.text(str(item)), "at": now})
+                           "error": pii.text(str(outcome)), "at": now})
         else:
-            raise item
+            raise outcome
+        row = waiting.pop(job_id)
+        yield from out.add(api.jobs_table, row)
+        if prev is None or prev.fingerprint != job.fingerprint:
+            history = row.append_column("fingerprint", pa.array([job.fingerprint], pa.string()))
+            yield from out.add(history_table(api.jobs_table), history)
         stats.progress()
 
-    yield from out.add_rows(SYNC_STATE, states)
-    yield from out.add_rows(PERSONAL_DATA, [pii.record(account, now)])
-    yield from out.add_rows(SYNC_ERRORS, errors)
-    stats.rejected = len(rejections)
-    if pii.active:  # a rejected record is kept whole, its unknown fields too; reasons quote values
-        rejections = [Rejection(r.endpoint, pii.scrub(r.record), pii.text(r.reason)) for r in rejections]
-    yield from out.add_rows(REJECTED_RECORDS, rejected_rows(api.vendor, account, rejections, now))
-    yield from out.flush()
+    workers = 2 * options.max_concurrency  # a worker parsing its page leaves its request slot to another
+    with DetailFetcher(fetch, workers, buffer=8 * workers) as fetcher:
+        for number, rows in enumerate(api.list_job_pages(client), start=1):
+            failpoints.reached("list_page", number)
+            page = parse(rows, api.jobs_table, api.list_endpoint)
+            rejections += page.rejections
+            unchanged = []
+            for i, row in enumerate(page.data.to_pylist()):
+                job = api.listed_job(row)
+                listed[job.job_id] = job
+                if needs_fetch(known.get(job.job_id), job.fingerprint, now, staleness, options.refresh):
+                    waiting[job.job_id], parts_left[job.job_id] = page.data.slice(i, 1), job.parts
+                    for part in range(1, job.parts + 1):
+                        fetcher.submit((job.job_id, part, job.parts))
+                else:
+                    unchanged.append(i)
+            yield from out.add(api.jobs_table, page.data.take(pa.array(unchanged, pa.int64())))
+        stats.jobs_listed, stats.jobs_to_fetch = len(listed), len(waiting)
+        states += [state_row(account, job_id, prev.fingerprint, prev.fetched_at, frozen=True, is_deleted=True)
+                   for job_id, prev in known.items() if job_id not in listed and not prev.is_deleted]
+        stats.jobs_deleted = len(states)
+        yield from out.add_rows(PERSONAL_DATA, [pii.record(account, now)])
+        stats.progress()
+
+        detail_pages = 0
+        for (job_id, _, _), item in fetcher.results():
+            if isinstance(item, ParsedPage):
+                detail_pages += 1
+                failpoints.reached("detail_page", detail_pages)
+                rejections += item.rejections
+                yield from out.add(item.table, item.data)
+                continue
+            if job_id not in waiting:  # another part of this job failed first: its outcome is recorded
+                continue
+            parts_left[job_id] -= 1
+            if item is _DONE and parts_left[job_id]:
+                continue
+            yield from finish(job_id, item)
+            if options.package_rows and waiting and out.rows_since_flush >= options.package_rows:
+                yield from end_package()
+
+    yield from end_package(last=True)
     if known:  # an existing dataset: see VendorApi.declared_tables
         yield from (t.mark(t.to_arrow([])) for t in getattr(api, "declared_tables", ()) if not out.emitted(t.name))
 
@@ -319,18 +402,37 @@ def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: d
                     options: SyncOptions, stats: SyncStats):
     """The dlt resource of one vendor account; its tables are variants named by `Table`.
 
-    It runs again on every extract, so a source can be handed to `pipeline.run()` by anything
-    (dlt's orchestrator helpers included). With `known` None it reads the account's `sync_state`
-    from the running pipeline's destination itself; the runner passes what it already read.
+    With `options.package_rows` each extract yields one package of the run and the next extract
+    continues it, until `stats.finished` (the runner loads each package before extracting the
+    next). Without, one extract is one whole run, and the resource runs again on every extract,
+    so a source can be handed to `pipeline.run()` by anything (dlt's orchestrator helpers
+    included). With `known` None it reads the account's `sync_state` from the running
+    pipeline's destination itself; the runner passes what it already read.
     """
+    session: Iterator[Any] | None = None
 
     def run() -> Iterator[Any]:
-        state = known if known is not None else load_known_jobs(dlt.current.pipeline().sql_client, account)
+        nonlocal session
+        if session is None:
+            state = known if known is not None else load_known_jobs(dlt.current.pipeline().sql_client, account)
+            session, stats.finished = sync_jobs(api, client, account, state, options, stats), False
+        paused = False
         try:
-            yield from sync_jobs(api, client, account, state, options, stats)
+            for item in session:
+                if item is PACKAGE_BREAK:
+                    if options.package_rows:
+                        paused = True
+                        return
+                    continue
+                yield item
+            stats.finished = True
         finally:
             stats.requests, stats.retries = client.requests, client.retries
-            client.close()
+            stats.first_request_at, stats.last_response_at = client.first_request_at, client.last_response_at
+            if not paused:  # finished, failed or abandoned: stop the fetcher, a later extract starts anew
+                session.close()
+                session = None
+                client.close()
 
     return dlt.resource(run, name=api.vendor, max_table_nesting=0)
 

@@ -1,6 +1,7 @@
 """All four vendors side by side: one contract, one vendor failing never stops the others."""
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from pipelines.cli import EXIT_OK, EXIT_PARTIAL
@@ -37,8 +38,11 @@ def test_one_vendor_failing_does_not_stop_the_others(world, workdir):
         assert_vendor_equals_truth(world, workdir / "w.duckdb", vendor)
 
 
-def test_every_vendor_converges_over_cycles_in_one_warehouse(world, workdir):
+@pytest.mark.parametrize("package_rows", [None, "60"], ids=["one_package", "packages_of_60_rows"])
+def test_every_vendor_converges_over_cycles_in_one_warehouse(world, workdir, package_rows):
     env = all_vendors_env(world)
+    if package_rows:  # each run loads in many packages while its later jobs are fetched
+        env["CALLSYNC__PACKAGE_ROWS"] = package_rows
     for cycle in range(3):
         if cycle:
             world.advance(2700)
@@ -46,3 +50,9 @@ def test_every_vendor_converges_over_cycles_in_one_warehouse(world, workdir):
         assert proc.returncode == EXIT_OK, proc.stderr
         for vendor in VENDORS:
             assert_vendor_equals_truth(world, workdir / "w.duckdb", vendor)
+    con = duckdb.connect(str(workdir / "w.duckdb"), read_only=True)
+    try:
+        loads = {v: con.execute(f"select count(*) from {v}._dlt_loads").fetchone()[0] for v in VENDORS}
+    finally:
+        con.close()
+    assert all(n > 3 for n in loads.values()) == bool(package_rows), loads

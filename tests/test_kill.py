@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.simulator import SimulatorServer, World
 from tests.conftest import callsync, talkifai_env
-from tests.test_talkifai_sync import assert_equals_truth
+from tests.test_talkifai_sync import assert_equals_truth, detail_requests
 
 KILL_POINTS = [
     pytest.param("list_page:2", id="after_two_list_pages"),
@@ -56,3 +56,49 @@ def test_killed_sync_is_completed_by_the_next(world_server, workdir, point, firs
     db = workdir / "w.duckdb"
     no_duplicate_keys(db)
     assert_equals_truth(sim, db)
+
+
+PACKAGE_ROWS = "400"  # the 3,600-contact world loads in about ten packages
+
+
+@pytest.mark.parametrize("point", ["detail_page:40", "after_normalize", "load_complete", "package_loaded:3"])
+def test_killed_run_of_many_packages_is_completed_by_the_next(world_server, workdir, point):
+    sim = world_server
+    env = talkifai_env(sim, CALLSYNC__STALENESS_S="0", CALLSYNC__PACKAGE_ROWS=PACKAGE_ROWS)
+    killed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env={**env, "CALLSYNC_FAILPOINT": point})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    resumed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    db = workdir / "w.duckdb"
+    no_duplicate_keys(db)
+    assert_equals_truth(sim, db)
+
+
+def test_packages_loaded_before_a_kill_are_kept_whole(world_server, workdir):
+    """Each package holds whole jobs' state: after a kill, every job recorded as fetched has all
+    its contacts and its list row, and the next run fetches only the jobs not recorded yet."""
+    sim = world_server
+    env = talkifai_env(sim, CALLSYNC__PACKAGE_ROWS=PACKAGE_ROWS)  # recorded jobs are fresh
+    killed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir,
+                      env={**env, "CALLSYNC_FAILPOINT": "package_loaded:3"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    con = duckdb.connect(str(workdir / "w.duckdb"), read_only=True)
+    try:
+        recorded = dict(con.execute(
+            "select s.job_id, j.total_contacts from talkifai.sync_state s "
+            "join talkifai.jobs j on j.account = s.account and j.id = s.job_id").fetchall())
+        loaded = dict(con.execute("select job_id, count(*) from talkifai.contacts group by 1").fetchall())
+        loads = con.execute("select count(*) from talkifai._dlt_loads").fetchone()[0]
+    finally:
+        con.close()
+    assert loads == 3 and 0 < len(recorded) < 120
+    assert {job: loaded.get(job, 0) for job in recorded} == recorded
+
+    sim.reset_requests()
+    resumed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    fetched = set(detail_requests(sim))
+    assert fetched and not fetched & set(recorded)
+    assert_equals_truth(sim, workdir / "w.duckdb")

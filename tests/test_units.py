@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_record
-from pipelines.source import _DONE, fetch_concurrently
+from pipelines.source import _DONE, DetailFetcher
 from pipelines.sync_state import JobState, fingerprint, needs_fetch
 from pipelines.talkifai import TalkifaiApi, settings
 
@@ -82,38 +82,53 @@ def test_needs_fetch(prev, fp, refresh, expected):
     assert needs_fetch(prev, fp, NOW, STALE, refresh) is expected
 
 
-def test_fetch_concurrently_bounds_concurrency_and_reports_each_job():
-    running, peak, lock = 0, 0, threading.Lock()
-
-    def fetch(job_id):
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.02)
-        with lock:
-            running -= 1
+def test_detail_fetcher_reports_every_task_and_its_end():
+    def fetch(task):
+        job_id, part, _ = task
+        time.sleep(0.01)
         if job_id == "bad":
             raise ValueError("boom")
-        yield f"{job_id}-p1"
-        yield f"{job_id}-p2"
+        yield f"{job_id}-p{part}"
 
-    ids = [f"j{i}" for i in range(10)] + ["bad"]
-    items = list(fetch_concurrently(fetch, ids, workers=3))
-    assert peak == 3
-    pages = {i for _, i in items if isinstance(i, str)}
-    assert pages == {f"j{i}-p{p}" for i in range(10) for p in (1, 2)}
-    assert sum(1 for _, i in items if i is _DONE) == 10
-    assert [type(i) for j, i in items if j == "bad"] == [ValueError]
+    fetcher = DetailFetcher(fetch, workers=3, buffer=2)
+    with fetcher:
+        for i in range(10):
+            for part in (1, 2):
+                fetcher.submit((f"j{i}", part, 2))
+        fetcher.submit(("bad", 1, 1))
+        items = list(fetcher.results())
+    assert {i for _, i in items if isinstance(i, str)} == {f"j{i}-p{p}" for i in range(10) for p in (1, 2)}
+    assert sum(1 for _, i in items if i is _DONE) == 20
+    assert [type(i) for (j, _, _), i in items if j == "bad"] == [ValueError]
+    assert fetcher.outstanding == 0
 
 
-def test_fetch_concurrently_stops_workers_when_consumer_stops():
-    def fetch(job_id):
+def test_detail_fetcher_works_ahead_while_the_consumer_is_busy():
+    """Workers take the next task themselves: while the consumer is away (loading a package),
+    fetching goes on until the buffer is full, and no further."""
+    fetched = []
+
+    def fetch(task):
+        fetched.append(task)
+        yield task
+
+    with DetailFetcher(fetch, workers=2, buffer=4) as fetcher:
+        for i in range(20):
+            fetcher.submit((f"j{i}", 1, 1))
+        time.sleep(0.3)  # nothing consumed yet
+        assert 4 <= len(fetched) <= 4 + 2  # the buffer, plus one task in each worker's hands
+        assert len(list(fetcher.results())) == 40
+
+
+def test_detail_fetcher_stops_its_workers_when_closed_early():
+    def fetch(task):
         yield from range(1000)
 
-    stream = fetch_concurrently(fetch, ["a", "b", "c"], workers=2)
-    next(stream)
-    stream.close()  # must not hang on the full hand-over queue
+    fetcher = DetailFetcher(fetch, workers=2, buffer=4)
+    for job in "abc":
+        fetcher.submit((job, 1, 1))
+    next(fetcher.results())
+    fetcher.close()  # must not hang on the full buffer
     assert not any(t.name.startswith("callsync-detail") and t.is_alive() for t in threading.enumerate())
 
 
@@ -153,3 +168,29 @@ def test_talkifai_fetches_every_contacts_page():
     assert [(p.table.name, len(p.records)) for p in pages] == [
         ("job_details", 1), ("contacts", 500), ("contacts", 500), ("contacts", 100)]
     assert [c["id"] for p in pages[1:] for c in p.records] == [c["id"] for c in contacts]
+
+
+def test_talkifai_fetches_promised_pages_as_parts_and_the_last_part_follows_growth():
+    """A job listed with 1,000 contacts is two parts (pages 1 and 2, fetched concurrently by the
+    engine); it has grown to 1,100 since, so the last part goes on to page 3."""
+    contacts = [{"id": f"contact_{i:04}"} for i in range(1100)]
+    asked = []
+
+    def handler(request):
+        q = request.url.params
+        page, size = int(q["contactsPage"]), int(q["contactsPageSize"])
+        asked.append(page)
+        return httpx.Response(200, json={"id": "batch_1", "status": "running",
+                                         "contacts": contacts[(page - 1) * size: page * size],
+                                         "contactsHasMore": page * size < len(contacts)})
+
+    api, client = TalkifaiApi("org_1"), paged_client(handler)
+    job = api.listed_job({"id": "batch_1", "status": "running", "total_contacts": 1000, "contacts_processed": 0,
+                          "successful_calls": 0, "failed_calls": 0, "updated_at": None, "completed_at": None})
+    assert job.parts == 2
+    first = list(api.fetch_detail(client, "batch_1", 1, job.parts))
+    last = list(api.fetch_detail(client, "batch_1", 2, job.parts))
+    assert asked == [1, 2, 3]
+    assert [(p.table.name, len(p.records)) for p in first] == [("job_details", 1), ("contacts", 500)]
+    assert [len(p.records) for p in last] == [500, 100]
+    assert [c["id"] for p in first[1:] + last for c in p.records] == [c["id"] for c in contacts]

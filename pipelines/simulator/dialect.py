@@ -24,13 +24,14 @@ class Dialect:
     vendor: str
     prefix: str
     key_headers: tuple[str, ...] = ()  # headers that may carry the key besides `Authorization: Bearer`
-    cache_size = 256
+    cache_bytes = 256 * 2**20  # rendered bodies kept: a whole 200,000-contact world is ~75 MB
 
     def __init__(self, world: World):
         self.world = world
         accounts = world.accounts.get(self.world_vendor, {})
         self._keys = {c["api_key"]: name for name, c in accounts.items()}
         self._cache: OrderedDict = OrderedDict()
+        self._cached_bytes = 0
 
     @property
     def world_vendor(self) -> str:
@@ -51,8 +52,9 @@ class Dialect:
             if isinstance(result, Response):
                 return result
             body = self._cache[key] = orjson.dumps(result)
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._cached_bytes += len(body)
+            while self._cached_bytes > self.cache_bytes:
+                self._cached_bytes -= len(self._cache.popitem(last=False)[1])
         else:
             self._cache.move_to_end(key)
         return Response(body, 200, media_type="application/json")

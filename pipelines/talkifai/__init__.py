@@ -1,6 +1,7 @@
 """TalkifAI: jobs from `GET /batch/jobs`, contacts from `GET /batch/jobs/{id}` (VENDORS.md §1)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,19 +56,22 @@ class TalkifaiApi:
             job_id=row["id"],
             fingerprint=fingerprint(row[c] for c in settings.FINGERPRINT_COLUMNS),
             is_terminal=row["status"] in settings.TERMINAL_JOB_STATUSES,
+            parts=max(1, math.ceil((row["total_contacts"] or 0) / settings.CONTACTS_PAGE_SIZE)),
         )
 
-    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]:
-        """Every contacts page of one job (500 per page) and, from the first, the detail-only fields."""
+    def fetch_detail(self, client: VendorClient, job_id: str, part: int = 1, parts: int = 1) -> Iterator[DetailPage]:
+        """Contacts page `part` (500 per page) of one job; the last part goes on while the vendor
+        says there are more (the job grew since it was listed). Page 1 also carries the
+        detail-only fields."""
         path = settings.JOB_DETAIL_PATH.format(job_id=job_id)
-        page = 1
+        page = part
         while True:
             body = client.get_json(path, {"contactsPage": page, "contactsPageSize": settings.CONTACTS_PAGE_SIZE})
             contacts = _field(body, "contacts", list, settings.JOB_DETAIL_PATH)
             if page == 1:
                 yield DetailPage(settings.JOB_DETAILS, settings.JOB_DETAIL_PATH, [body])
             yield DetailPage(settings.CONTACTS, settings.JOB_DETAIL_PATH, contacts)
-            if not body.get("contactsHasMore") or not contacts:
+            if page < parts or not body.get("contactsHasMore") or not contacts:
                 return
             page += 1
 
