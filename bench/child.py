@@ -17,7 +17,8 @@ from pathlib import Path
 
 
 class RssSampler(threading.Thread):
-    """Samples this process's resident set every 20 ms, to attribute the peak to a phase."""
+    """Samples this process's resident set every 20 ms (at time.monotonic()), to attribute the
+    peak to a phase."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -29,24 +30,19 @@ class RssSampler(threading.Thread):
         with open("/proc/self/statm") as statm:
             while not self.stop.wait(0.02):
                 statm.seek(0)
-                self.samples.append((time.time(), int(statm.read().split()[1]) * self.page_mb))
+                self.samples.append((time.monotonic(), int(statm.read().split()[1]) * self.page_mb))
 
     def peak(self, start: float, end: float) -> float:
         return max((mb for t, mb in self.samples if start <= t <= end), default=0.0)
 
 
-def phases(path: Path, started: float, finished: float, sampler: RssSampler) -> dict:
-    """Seconds and peak RSS of each step of the sync: dlt's extract/normalize/load from the
-    pipeline's trace, what came before (config, state) and after (the models)."""
-    import dlt
-
-    from pipelines import runner
-
-    pipeline = dlt.attach("callsync_talkifai_default", pipelines_dir=str(runner.pipelines_dir_for(path.resolve())))
-    steps = [(s.step, s.started_at.timestamp(), s.finished_at.timestamp()) for s in pipeline.last_trace.steps]
-    windows = [("setup", started, steps[0][1]), *steps, ("models", steps[-1][2], finished)]
-    return {name: {"seconds": end - start, "peak_rss_mb": sampler.peak(start, end)}
-            for name, start, end in windows}
+def phases(started: float, stats, sync_end: float, finished: float, sampler: RssSampler) -> dict:
+    """Seconds and peak RSS of each part of the sync (monotonic times): setup (config, state)
+    until the first request, the requests until the last response (packages load meanwhile),
+    loading what is left after it, and the models."""
+    windows = [("setup", started, stats.first_request_at), ("requests", stats.first_request_at, stats.last_response_at),
+               ("after last response", stats.last_response_at, sync_end), ("models", sync_end, finished)]
+    return {name: {"seconds": end - start, "peak_rss_mb": sampler.peak(start, end)} for name, start, end in windows}
 
 
 def sync(args: dict) -> dict:
@@ -62,9 +58,9 @@ def sync(args: dict) -> dict:
         profiler.enable()
     sampler = RssSampler()
     sampler.start()
-    started, t0 = time.time(), time.perf_counter()
+    started = time.monotonic()
     result = runner.sync(["talkifai"], path)
-    seconds, finished = time.perf_counter() - t0, time.time()
+    finished = time.monotonic()
     sampler.stop.set()
     if profiler:
         profiler.disable()
@@ -75,12 +71,14 @@ def sync(args: dict) -> dict:
     con = duckdb.connect(str(path), read_only=True)
     try:
         contacts = con.execute("select count(*) from talkifai.contacts").fetchone()[0]
+        packages = con.execute("select count(*) from talkifai._dlt_loads").fetchone()[0]
     finally:
         con.close()
-    return {"seconds": seconds, "load_s": run.seconds, "models_s": seconds - run.seconds,
-            "requests": run.stats.requests, "jobs_listed": run.stats.jobs_listed,
+    sync_end = finished - result.models_seconds
+    return {"seconds": finished - started, "sync_s": sync_end - started, "models_s": result.models_seconds,
+            "requests": run.stats.requests, "jobs_listed": run.stats.jobs_listed, "packages": packages,
             "jobs_fetched": run.stats.jobs_fetched, "rows": dict(run.stats.rows), "contacts": contacts,
-            "phases": phases(path, started, finished, sampler)}
+            "phases": phases(started, run.stats, sync_end, finished, sampler)}
 
 
 def floor(args: dict) -> dict:

@@ -43,6 +43,7 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
             "rejected_records": r.stats.rejected, "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
         } for r in result.runs],
         "models": result.models,
+        "models_seconds": round(result.models_seconds, 3),
         "models_error": result.models_error,
         "unknown_statuses": [list(u) for u in result.unknown_statuses],
     }
@@ -75,7 +76,8 @@ def print_models(result: SyncResult) -> None:
     if result.models:
         key = [f"{name} {result.models[name]:,}" for name in ("analytics.jobs", "analytics.contacts")
                if name in result.models]
-        out.print(f"models: {len(result.models)} relations rebuilt ({', '.join(key)})")
+        out.print(f"models: {len(result.models)} relations rebuilt ({', '.join(key)}) "
+                  f"in {result.models_seconds:.2f} s")
     for vendor, field, value, count in result.unknown_statuses:
         err.print(f"{vendor}: {count:,} rows with unmapped {field} {value!r} loaded as 'unknown'; "
                   f"add it to sql/seeds/status_map_{vendor}.csv")

@@ -59,6 +59,7 @@ class SyncResult:
     models: dict[str, int] = field(default_factory=dict)
     unknown_statuses: list[tuple] = field(default_factory=list)
     models_error: str | None = None
+    models_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -308,7 +309,15 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
 
 def build_models(target: Path | Warehouse, result: SyncResult,
                  connection: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Rebuild `analytics.*` from whatever is loaded, recording failures in `result`."""
+    """Rebuild `analytics.*` from whatever is loaded, recording failures and the time in `result`."""
+    started = time.monotonic()
+    try:
+        _build_models(target, result, connection)
+    finally:
+        result.models_seconds = time.monotonic() - started
+
+
+def _build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None) -> None:
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     if not warehouse.is_duckdb:
         _build_models_elsewhere(warehouse, result)

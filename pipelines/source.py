@@ -104,9 +104,11 @@ class VendorApi(Protocol):
 @dataclass(frozen=True)
 class SyncOptions:
     """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`; how to store
-    personal data: `[callsync] pii` (pipelines.pii); and `package_rows`: load a run in packages of
-    about this many rows while the next is fetched (`[callsync] package_rows`; None: one package,
-    what a caller that runs the source once expects)."""
+    personal data: `[callsync] pii` (pipelines.pii); and `package_rows` (`[callsync] package_rows`):
+    a package ends after a job once it holds this many rows and nothing fetched is waiting (the
+    run is waiting for the vendor, so loading it costs no time), or at four times as many rows
+    regardless. None: the whole run is one package, what a caller that runs the source once
+    expects."""
 
     staleness_s: float = 3600.0
     refresh: bool = False
@@ -156,7 +158,7 @@ logging.getLogger("dlt").addFilter(_ArrowHintsFilter())
 
 @dataclass(frozen=True)
 class ParsedPage:
-    """One detail page as typed rows, with the records it rejected."""
+    """A page of vendor records as typed rows, with the records it rejected."""
 
     table: Table
     data: pa.Table
@@ -188,6 +190,11 @@ class DetailFetcher:
     def submit(self, task: Task) -> None:
         self._queued += 1
         self._tasks.put(task)
+
+    @property
+    def caught_up(self) -> bool:
+        """Nothing fetched is waiting: the vendor, not the consumer, is what the run waits for."""
+        return self._out.empty()
 
     @property
     def outstanding(self) -> int:
@@ -280,7 +287,7 @@ class _TableWriter:
 def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
               options: SyncOptions, stats: SyncStats) -> Iterator[Any]:
     """Yield every table of one vendor account for one run, with `PACKAGE_BREAK` between packages
-    of about `options.package_rows` rows.
+    (see SyncOptions.package_rows).
 
     Details are fetched while the list is still being read and while earlier packages load. A
     fetched job's list row, history row and state row are yielded after its last detail page, so
@@ -303,11 +310,9 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
         columns = injected if job_id is None else {**injected, "job_id": job_id}
         return ParsedPage(table, parse_arrow(records, table, columns, endpoint, found), found)
 
-    def fetch(task: Task) -> Iterator[ParsedPage]:  # on a worker thread: parsing overlaps the load too
+    def fetch(task: Task) -> Iterator[DetailPage]:  # on a worker thread
         job_id, part, parts = task
-        pages = api.fetch_detail(client, job_id, part, parts) if parts > 1 else api.fetch_detail(client, job_id)
-        for page in pages:
-            yield parse(page.records, page.table, page.endpoint, job_id)
+        return api.fetch_detail(client, job_id, part, parts) if parts > 1 else api.fetch_detail(client, job_id)
 
     def end_package(last: bool = False) -> Iterator[Any]:
         nonlocal states, errors, rejections
@@ -378,11 +383,12 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
 
         detail_pages = 0
         for (job_id, _, _), item in fetcher.results():
-            if isinstance(item, ParsedPage):
-                detail_pages += 1
+            if isinstance(item, DetailPage):  # parsed here: CPU work on the workers' threads would
+                detail_pages += 1  # compete for the GIL with the responses they are reading
                 failpoints.reached("detail_page", detail_pages)
-                rejections += item.rejections
-                yield from out.add(item.table, item.data)
+                parsed = parse(item.records, item.table, item.endpoint, job_id)
+                rejections += parsed.rejections
+                yield from out.add(parsed.table, parsed.data)
                 continue
             if job_id not in waiting:  # another part of this job failed first: its outcome is recorded
                 continue
@@ -390,7 +396,8 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
             if item is _DONE and parts_left[job_id]:
                 continue
             yield from finish(job_id, item)
-            if options.package_rows and waiting and out.rows_since_flush >= options.package_rows:
+            if options.package_rows and waiting and out.rows_since_flush >= options.package_rows and (
+                    fetcher.caught_up or out.rows_since_flush >= 4 * options.package_rows):
                 yield from end_package()
 
     yield from end_package(last=True)
