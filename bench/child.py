@@ -13,6 +13,7 @@ import statistics
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -58,7 +59,7 @@ def sync(args: dict) -> dict:
         profiler.enable()
     sampler = RssSampler()
     sampler.start()
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(UTC)
     result = runner.sync(["talkifai"], path)
     finished = time.monotonic()
     sampler.stop.set()
@@ -71,7 +72,8 @@ def sync(args: dict) -> dict:
     con = duckdb.connect(str(path), read_only=True)
     try:
         contacts = con.execute("select count(*) from talkifai.contacts").fetchone()[0]
-        packages = con.execute("select count(*) from talkifai._dlt_loads").fetchone()[0]
+        packages = con.execute("select count(*) from talkifai._dlt_loads where inserted_at >= ?",
+                               [started_at]).fetchone()[0]
     finally:
         con.close()
     sync_end = finished - result.models_seconds
