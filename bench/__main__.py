@@ -30,13 +30,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="contacts per job; scales add jobs (default 2,000)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 4,000 / 20,000 contacts, 200 per job (< 1 minute)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="fresh runs of the timed floor and callsync syncs; the median counts (default 3)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--profile", action="store_true", help="write a cProfile of every callsync sync")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (warehouses, profiles)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
     args = p.parse_args(argv)
     if args.quick:
-        args.scale, args.large, args.per_job = 4_000, 20_000, 200
+        args.scale, args.large, args.per_job, args.repeat = 4_000, 20_000, 200, 1
     small, big = scale_for(args.scale, args.per_job), scale_for(args.large, args.per_job)
 
     started, load_before = time.monotonic(), os.getloadavg()[0]
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"world: {small}; large world: {big}; temp dir {tmp}")
         with SimProcess(small.jobs, small.per_job, args.seed) as sim:
-            runner = Runner(sim, tmp, args.profile)
+            runner = Runner(sim, tmp, args.profile, args.repeat)
             inc = scenarios.incremental(runner)
             thr, small_sync = scenarios.throughput(runner, small)
             lat = scenarios.latency(runner)

@@ -66,6 +66,10 @@ def _json(v: Any) -> str:
     return orjson.dumps(v).decode()
 
 
+# A sync never yields one key twice in a package (pipelines.source), so dlt's merge skips its
+# ROW_NUMBER() pass over the staging table, the most expensive statement of a load.
+MERGE_DEDUPLICATED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "text": _text, "bigint": _bigint, "double": _double, "bool": _bool,
     "timestamp": _timestamp, "json": _json,
@@ -114,7 +118,7 @@ class Table:
                    for c in self.columns}
         return dlt.mark.make_hints(
             table_name=self.name,
-            write_disposition=self.write_disposition,
+            write_disposition=MERGE_DEDUPLICATED if self.write_disposition == "merge" else self.write_disposition,
             primary_key=list(self.primary_key) or None,
             columns=columns,
         )

@@ -1,4 +1,5 @@
-"""The vendor-neutral sync: list every job, fetch the details that changed, load it all at once.
+"""The vendor-neutral sync: list every job, fetch the details that changed, load them in
+packages while the rest downloads.
 
 A vendor package supplies a `VendorApi` (how to page its list, fingerprint a job, fetch a
 job's detail pages); this module does the rest the same way for every vendor: change
@@ -7,7 +8,8 @@ Arrow tables, rejected records, and the `sync_state` rows committed with the dat
 
 Everything is yielded by one dlt resource as table variants, because the tables are
 produced together: a job's state row may only be written once its contacts were, and
-deletions are only known once the whole list was read.
+deletions are only known once the whole list was read. The runner loads each package before
+it extracts the next (see SyncOptions.package_rows and vendor_resource).
 """
 from __future__ import annotations
 
@@ -330,6 +332,19 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
     listed: dict[str, ListedJob] = {}
     waiting: dict[str, pa.Table] = {}  # list rows of jobs being fetched, yielded with their outcome
     parts_left: dict[str, int] = {}
+    seen: dict[str, set[tuple]] = {}  # per job being fetched: the keys of its detail rows so far
+
+    def first_sightings(job_id: str, table: Table, data: pa.Table) -> pa.Table:
+        """`data` without rows whose key this job already yielded (a vendor's paging can repeat a
+        record): no package holds a key twice, which dlt's merge is told (records.MERGE_DEDUPLICATED)."""
+        columns = [k for k in table.primary_key if k not in ("account", "job_id")]
+        keys = zip(*(data.column(c).to_pylist() for c in columns), strict=True) if columns else [()] * data.num_rows
+        job_keys, keep = seen.setdefault(job_id, set()), []
+        for i, key in enumerate(keys):
+            if (table.name, *key) not in job_keys:
+                job_keys.add((table.name, *key))
+                keep.append(i)
+        return data if len(keep) == data.num_rows else data.take(pa.array(keep, pa.int64()))
 
     def finish(job_id: str, outcome: Any) -> Iterator[Any]:
         """A job's state row (or error), list row and history row, once its last part ended."""
@@ -351,6 +366,7 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
         else:
             raise outcome
         row = waiting.pop(job_id)
+        seen.pop(job_id, None)
         yield from out.add(api.jobs_table, row)
         if prev is None or prev.fingerprint != job.fingerprint:
             history = row.append_column("fingerprint", pa.array([job.fingerprint], pa.string()))
@@ -366,6 +382,8 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
             unchanged = []
             for i, row in enumerate(page.data.to_pylist()):
                 job = api.listed_job(row)
+                if job.job_id in listed:  # offset paging shifted while the list was read: seen already
+                    continue
                 listed[job.job_id] = job
                 if needs_fetch(known.get(job.job_id), job.fingerprint, now, staleness, options.refresh):
                     waiting[job.job_id], parts_left[job.job_id] = page.data.slice(i, 1), job.parts
@@ -388,7 +406,7 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
                 failpoints.reached("detail_page", detail_pages)
                 parsed = parse(item.records, item.table, item.endpoint, job_id)
                 rejections += parsed.rejections
-                yield from out.add(parsed.table, parsed.data)
+                yield from out.add(parsed.table, first_sightings(job_id, parsed.table, parsed.data))
                 continue
             if job_id not in waiting:  # another part of this job failed first: its outcome is recorded
                 continue

@@ -1,0 +1,85 @@
+"""The vendor-neutral engine (pipelines.source) without HTTP: packages and unique keys."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from pipelines.source import PACKAGE_BREAK, DetailPage, ListedJob, SyncOptions, SyncStats, sync_jobs
+from pipelines.talkifai import settings as talkifai_settings
+
+CONTACTS = talkifai_settings.CONTACTS
+
+
+class _FakeApi:
+    """Jobs j1..jN, two pages each. `overlap`: the list's second page repeats the first page's last
+    job (offset paging shifted). `repeat`: a job's second page repeats a contact of its first."""
+
+    vendor = "fake"
+    jobs_table = talkifai_settings.JOBS
+    list_endpoint = "/jobs"
+    staleness_s = None
+
+    def __init__(self, jobs: int, overlap: bool = False, repeat: bool = False, delay_s: float = 0.0):
+        self.ids = [f"j{i}" for i in range(1, jobs + 1)]
+        self.overlap, self.repeat, self.delay_s = overlap, repeat, delay_s
+        self.fetched: Counter = Counter()
+
+    def list_job_pages(self, client):
+        half = len(self.ids) // 2
+        yield [{"id": i, "status": "running"} for i in self.ids[:half]]
+        yield [{"id": i, "status": "running"} for i in self.ids[half - 1 if self.overlap else half:]]
+
+    def listed_job(self, row: dict) -> ListedJob:
+        return ListedJob(row["id"], row["id"], False)
+
+    def fetch_detail(self, client, job_id: str):
+        self.fetched[job_id] += 1
+        time.sleep(self.delay_s)
+        yield DetailPage(CONTACTS, "/jobs/{id}", [{"id": "c1", "status": "queued"}, {"id": "c2", "status": "queued"}])
+        time.sleep(self.delay_s)
+        second = [{"id": "c2", "status": "completed"}] if self.repeat else []
+        yield DetailPage(CONTACTS, "/jobs/{id}", [*second, {"id": "c3", "status": "queued"}])
+
+
+def _packages(items) -> list[dict[str, list[dict]]]:
+    """The yielded tables, package by package."""
+    packages: list[dict[str, list[dict]]] = [{}]
+    for item in items:
+        if item is PACKAGE_BREAK:
+            packages.append({})
+            continue
+        hints = getattr(item.meta, "hints", None)
+        table = hints["table_name"] if hints else item.meta.table_name
+        packages[-1].setdefault(table, []).extend(item.data.to_pylist())
+    return packages
+
+
+def test_a_key_is_yielded_once_per_run_and_dlt_is_told():
+    api = _FakeApi(4, overlap=True, repeat=True)
+    items = list(sync_jobs(api, None, "default", {}, SyncOptions(), SyncStats()))
+    (tables,) = _packages(items)
+    assert sorted(r["id"] for r in tables["jobs"]) == ["j1", "j2", "j3", "j4"]
+    assert api.fetched == Counter({"j1": 1, "j2": 1, "j3": 1, "j4": 1})
+    contacts = {(r["job_id"], r["id"]): r["status"] for r in tables["contacts"]}
+    assert len(contacts) == len(tables["contacts"]) == 12  # c2 once per job: the first page's
+    assert {status for (_, cid), status in contacts.items() if cid == "c2"} == {"queued"}
+    hints = next(i.meta.hints for i in items if i is not PACKAGE_BREAK and getattr(i.meta, "hints", None)
+                 and i.meta.hints["table_name"] == "contacts")
+    assert hints["write_disposition"] == {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+
+
+def test_each_package_holds_whole_jobs():
+    """A job's state row comes with its list row and after all its contacts, in one package."""
+    api = _FakeApi(8, delay_s=0.02)
+    stats = SyncStats()
+    packages = _packages(sync_jobs(api, None, "default", {}, SyncOptions(max_concurrency=1, package_rows=5), stats))
+    assert len(packages) > 2
+    loaded: set[str] = set()
+    for tables in packages:
+        loaded |= {r["job_id"] for r in tables.get("contacts", [])}
+        recorded = {r["job_id"] for r in tables.get("sync_state", [])}
+        assert recorded == {r["id"] for r in tables.get("jobs", [])}
+        assert recorded <= loaded
+        for job in recorded:
+            assert sum(1 for p in packages for r in p.get("contacts", []) if r["job_id"] == job) == 3
+    assert stats.jobs_fetched == 8 and sum(len(p.get("sync_state", [])) for p in packages) == 8
