@@ -107,10 +107,8 @@ class VendorApi(Protocol):
 class SyncOptions:
     """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`; how to store
     personal data: `[callsync] pii` (pipelines.pii); and `package_rows` (`[callsync] package_rows`):
-    a package ends after a job once it holds this many rows and nothing fetched is waiting (the
-    run is waiting for the vendor, so loading it costs no time), or at four times as many rows
-    regardless. None: the whole run is one package, what a caller that runs the source once
-    expects."""
+    the size after which a package may end and load while the rest downloads (see package_full).
+    None: the whole run is one package, what a caller that runs the source once expects."""
 
     staleness_s: float = 3600.0
     refresh: bool = False
@@ -286,6 +284,14 @@ class _TableWriter:
         return table.mark(data)
 
 
+def package_full(package_rows: int, rows: int, caught_up: bool, rest: float) -> bool:
+    """Whether a package ends here (see SyncOptions.package_rows): it holds enough rows, the run
+    waits on the vendor (or the package is four times as big), and what is left of the run is
+    expected (rows per job so far × jobs left) to be worth a package of its own: a last package
+    of a few rows would cost dlt's fixed steps for nothing."""
+    return rows >= package_rows and (caught_up or rows >= 4 * package_rows) and rest >= package_rows / 2
+
+
 def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[str, JobState],
               options: SyncOptions, stats: SyncStats) -> Iterator[Any]:
     """Yield every table of one vendor account for one run, with `PACKAGE_BREAK` between packages
@@ -399,14 +405,16 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
         yield from out.add_rows(PERSONAL_DATA, [pii.record(account, now)])
         stats.progress()
 
-        detail_pages = 0
+        detail_pages = detail_rows = 0
         for (job_id, _, _), item in fetcher.results():
             if isinstance(item, DetailPage):  # parsed here: CPU work on the workers' threads would
                 detail_pages += 1  # compete for the GIL with the responses they are reading
                 failpoints.reached("detail_page", detail_pages)
                 parsed = parse(item.records, item.table, item.endpoint, job_id)
                 rejections += parsed.rejections
-                yield from out.add(parsed.table, first_sightings(job_id, parsed.table, parsed.data))
+                rows = first_sightings(job_id, parsed.table, parsed.data)
+                detail_rows += rows.num_rows
+                yield from out.add(parsed.table, rows)
                 continue
             if job_id not in waiting:  # another part of this job failed first: its outcome is recorded
                 continue
@@ -414,8 +422,9 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
             if item is _DONE and parts_left[job_id]:
                 continue
             yield from finish(job_id, item)
-            if options.package_rows and waiting and out.rows_since_flush >= options.package_rows and (
-                    fetcher.caught_up or out.rows_since_flush >= 4 * options.package_rows):
+            if options.package_rows and package_full(options.package_rows, out.rows_since_flush, fetcher.caught_up,
+                                                     rest=detail_rows / (stats.jobs_to_fetch - len(waiting)) *
+                                                     len(waiting)):
                 yield from end_package()
 
     yield from end_package(last=True)
