@@ -98,6 +98,7 @@ class Table:
     known_sources: frozenset[str] = field(init=False, compare=False, repr=False)
     scalar_schema: pa.Schema = field(init=False, compare=False, repr=False)
     timestamp_sources: frozenset[str] = field(init=False, compare=False, repr=False)
+    record_keys: tuple[str, ...] = field(init=False, compare=False, repr=False)  # key columns the vendor fills
 
     def __post_init__(self) -> None:
         cols = list(self.columns)
@@ -111,6 +112,7 @@ class Table:
         object.__setattr__(self, "scalar_schema", pa.schema(
             [(c.source, pa.string() if c.type == "timestamp" else ARROW_TYPES[c.type]) for c in scalar]))
         object.__setattr__(self, "timestamp_sources", frozenset(c.source for c in scalar if c.type == "timestamp"))
+        object.__setattr__(self, "record_keys", tuple(c.name for c in cols if c.source and c.name in self.primary_key))
 
     def hints(self) -> dict:
         """dlt hints for this table (used as a table variant of the vendor's resource)."""
@@ -220,7 +222,7 @@ def parse_arrow(
     parsed = pa.Table.from_arrays(arrays, schema=table.arrow_schema)
 
     unkeyed = [False] * n
-    for key in table.primary_key:
+    for key in table.record_keys:
         column = parsed.column(key)
         missing = pc.is_null(column)
         if pa.types.is_string(column.type):
