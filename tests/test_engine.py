@@ -1,11 +1,17 @@
 """The vendor-neutral engine (pipelines.source) without HTTP: packages and unique keys."""
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections import Counter
 
+import dlt
+
+from pipelines import runner
 from pipelines.source import PACKAGE_BREAK, DetailPage, ListedJob, SyncOptions, SyncStats, sync_jobs
 from pipelines.talkifai import settings as talkifai_settings
+from tests.conftest import assert_vendor_equals_truth, configure_talkifai, warehouse_rows
 
 CONTACTS = talkifai_settings.CONTACTS
 
@@ -83,3 +89,28 @@ def test_each_package_holds_whole_jobs():
         for job in recorded:
             assert sum(1 for p in packages for r in p.get("contacts", []) if r["job_id"] == job) == 3
     assert stats.jobs_fetched == 8 and sum(len(p.get("sync_state", [])) for p in packages) == 8
+
+
+def test_a_failed_load_stops_the_fetch_and_keeps_the_packages_before(sim, workdir, monkeypatch):
+    configure_talkifai(monkeypatch, sim)
+    monkeypatch.setenv("CALLSYNC__PACKAGE_ROWS", "150")
+    loads, load = 0, dlt.Pipeline.load
+
+    def failing_second_load(self, *args, **kwargs):
+        nonlocal loads
+        loads += 1
+        if loads == 2:
+            raise RuntimeError("disk full")
+        return load(self, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "load", failing_second_load)
+    result = runner.sync(["talkifai"], workdir / "w.duckdb")
+    (run,) = result.runs
+    assert run.error == "RuntimeError: disk full" and loads == 2
+    gc.collect()
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("callsync-detail")]
+    assert warehouse_rows(workdir / "w.duckdb", "contacts", ["count(*)"]) > [(0,)]  # the first package
+
+    monkeypatch.setattr(dlt.Pipeline, "load", load)
+    assert runner.sync(["talkifai"], workdir / "w.duckdb").ok
+    assert_vendor_equals_truth(sim, workdir / "w.duckdb", "talkifai")
