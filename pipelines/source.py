@@ -441,7 +441,9 @@ def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: d
     next). Without, one extract is one whole run, and the resource runs again on every extract,
     so a source can be handed to `pipeline.run()` by anything (dlt's orchestrator helpers
     included). With `known` None it reads the account's `sync_state` from the running
-    pipeline's destination itself; the runner passes what it already read.
+    pipeline's destination itself; the runner passes what it already read. A run abandoned
+    between packages (a load failed) ends with the source: dropping it closes the paused
+    generator, which stops the fetch threads.
     """
     session: Iterator[Any] | None = None
 
