@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temp dir (warehouses, profiles)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
     args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     if args.quick:
         args.scale, args.large, args.per_job, args.repeat = 4_000, 20_000, 200, 1
     small, big = scale_for(args.scale, args.per_job), scale_for(args.large, args.per_job)

@@ -257,6 +257,9 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     except Exception as e:  # reported per vendor; the other vendors go on
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())
+    finally:
+        if stats.stop:  # a load failed between packages: stop the fetch of the rest
+            stats.stop()
     run.seconds = time.monotonic() - started
     return run
 
@@ -287,6 +290,12 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
                         retry_after_max_s=_setting("callsync.retry_after_max_s", 60.0),
                         max_attempts=_setting("callsync.max_attempts", 6, int),
                         max_concurrency=options.max_concurrency)
+    concurrency = {spec.name: _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
+                   for spec in specs}
+    for vendor, limit in concurrency.items():
+        if limit < 1:
+            raise ConfigError(f"{vendor}: max_concurrency is {limit}; it must allow at least one request "
+                              f"(callsync.max_concurrency or sources.{vendor}.max_concurrency)")
     result = SyncResult()
     if warehouse.is_duckdb:
         check_writable(warehouse.duckdb_path)
@@ -294,12 +303,13 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
         connection = open_duckdb(warehouse.duckdb_path) if warehouse.is_duckdb else None
         try:
             for spec in specs:
-                concurrency = _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
-                vendor_options = replace(options, max_concurrency=concurrency)
-                vendor_http = replace(http, max_concurrency=concurrency)
+                vendor_options = replace(options, max_concurrency=concurrency[spec.name])
+                vendor_http = replace(http, max_concurrency=concurrency[spec.name])
                 for account, config in accounts[spec.name].items():
                     result.runs.append(sync_account(spec, account, config, warehouse, vendor_options, vendor_http,
                                                     on_progress, connection))
+            if connection is not None:  # dlt's steps set it to the last vendor's dataset
+                connection.execute("reset search_path")
             build_models(warehouse, result, connection)
         finally:
             if connection is not None:

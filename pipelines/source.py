@@ -119,7 +119,7 @@ class SyncOptions:
 
 @dataclass
 class SyncStats:
-    """What a run did, for the command's summary."""
+    """What a run did, for the command's summary (and, between packages, how to end it)."""
 
     jobs_listed: int = 0
     jobs_to_fetch: int = 0
@@ -132,6 +132,7 @@ class SyncStats:
     first_request_at: float | None = None  # time.monotonic() of the first request and last response
     last_response_at: float | None = None
     finished: bool = False  # the run's last package was extracted
+    stop: Callable[[], None] | None = None  # set while the run is paused between packages: ends it
     rows: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     on_progress: Callable[[SyncStats], None] | None = None
@@ -407,6 +408,10 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
 
         detail_pages = detail_rows = 0
         for (job_id, _, _), item in fetcher.results():
+            if job_id not in waiting:  # another part of this job failed first: its outcome is recorded
+                if isinstance(item, AuthError) or isinstance(item, BaseException) and not isinstance(item, HttpError):
+                    raise item
+                continue  # its later pages too: they would load beside a failure
             if isinstance(item, DetailPage):  # parsed here: CPU work on the workers' threads would
                 detail_pages += 1  # compete for the GIL with the responses they are reading
                 failpoints.reached("detail_page", detail_pages)
@@ -415,8 +420,6 @@ def sync_jobs(api: VendorApi, client: VendorClient, account: str, known: dict[st
                 rows = first_sightings(job_id, parsed.table, parsed.data)
                 detail_rows += rows.num_rows
                 yield from out.add(parsed.table, rows)
-                continue
-            if job_id not in waiting:  # another part of this job failed first: its outcome is recorded
                 continue
             parts_left[job_id] -= 1
             if item is _DONE and parts_left[job_id]:
@@ -441,11 +444,19 @@ def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: d
     next). Without, one extract is one whole run, and the resource runs again on every extract,
     so a source can be handed to `pipeline.run()` by anything (dlt's orchestrator helpers
     included). With `known` None it reads the account's `sync_state` from the running
-    pipeline's destination itself; the runner passes what it already read. A run abandoned
-    between packages (a load failed) ends with the source: dropping it closes the paused
-    generator, which stops the fetch threads.
+    pipeline's destination itself; the runner passes what it already read. While a run is
+    paused between packages, `stats.stop()` ends it (the runner calls it when a load fails).
     """
     session: Iterator[Any] | None = None
+
+    def end() -> None:
+        """Stop the run: its fetch threads and connections (a later extract starts a new one)."""
+        nonlocal session
+        stats.stop = None
+        if session is not None:
+            session.close()
+            session = None
+            client.close()
 
     def run() -> Iterator[Any]:
         nonlocal session
@@ -455,20 +466,17 @@ def vendor_resource(api: VendorApi, client: VendorClient, account: str, known: d
         paused = False
         try:
             for item in session:
-                if item is PACKAGE_BREAK:
-                    if options.package_rows:
-                        paused = True
-                        return
-                    continue
+                if item is PACKAGE_BREAK:  # only with options.package_rows: the next extract goes on
+                    paused = True
+                    return
                 yield item
             stats.finished = True
         finally:
             stats.requests, stats.retries = client.requests, client.retries
             stats.first_request_at, stats.last_response_at = client.first_request_at, client.last_response_at
-            if not paused:  # finished, failed or abandoned: stop the fetcher, a later extract starts anew
-                session.close()
-                session = None
-                client.close()
+            stats.stop = end if paused else None
+            if not paused:  # finished, failed or abandoned by dlt
+                end()
 
     return dlt.resource(run, name=api.vendor, max_table_nesting=0)
 

@@ -7,8 +7,10 @@ import time
 from collections import Counter
 
 import dlt
+import pytest
 
 from pipelines import runner
+from pipelines.http import HttpError
 from pipelines.source import PACKAGE_BREAK, DetailPage, ListedJob, SyncOptions, SyncStats, sync_jobs
 from pipelines.talkifai import settings as talkifai_settings
 from tests.conftest import assert_vendor_equals_truth, configure_talkifai, warehouse_rows
@@ -80,14 +82,12 @@ def test_each_package_holds_whole_jobs():
     stats = SyncStats()
     packages = _packages(sync_jobs(api, None, "default", {}, SyncOptions(max_concurrency=1, package_rows=5), stats))
     assert len(packages) > 2
-    loaded: set[str] = set()
+    loaded: Counter = Counter()  # contacts per job in this package and those before
     for tables in packages:
-        loaded |= {r["job_id"] for r in tables.get("contacts", [])}
+        loaded.update(r["job_id"] for r in tables.get("contacts", []))
         recorded = {r["job_id"] for r in tables.get("sync_state", [])}
         assert recorded == {r["id"] for r in tables.get("jobs", [])}
-        assert recorded <= loaded
-        for job in recorded:
-            assert sum(1 for p in packages for r in p.get("contacts", []) if r["job_id"] == job) == 3
+        assert all(loaded[job] == 3 for job in recorded), (recorded, loaded)
     assert stats.jobs_fetched == 8 and sum(len(p.get("sync_state", [])) for p in packages) == 8
 
 
@@ -104,13 +104,44 @@ def test_a_failed_load_stops_the_fetch_and_keeps_the_packages_before(sim, workdi
         return load(self, *args, **kwargs)
 
     monkeypatch.setattr(dlt.Pipeline, "load", failing_second_load)
-    result = runner.sync(["talkifai"], workdir / "w.duckdb")
+    gc.disable()  # the runner must stop the paused run itself, not the garbage collector
+    try:
+        result = runner.sync(["talkifai"], workdir / "w.duckdb")
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("callsync-detail")]
+    finally:
+        gc.enable()
     (run,) = result.runs
     assert run.error == "RuntimeError: disk full" and loads == 2
-    gc.collect()
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("callsync-detail")]
     assert warehouse_rows(workdir / "w.duckdb", "contacts", ["count(*)"]) > [(0,)]  # the first package
 
     monkeypatch.setattr(dlt.Pipeline, "load", load)
     assert runner.sync(["talkifai"], workdir / "w.duckdb").ok
     assert_vendor_equals_truth(sim, workdir / "w.duckdb", "talkifai")
+
+
+class _FailingPartApi(_FakeApi):
+    """One job in three parts: part 2 fails, part 3 (slower) repeats part 1's contact."""
+
+    def listed_job(self, row: dict) -> ListedJob:
+        return ListedJob(row["id"], row["id"], False, parts=3)
+
+    def fetch_detail(self, client, job_id: str, part: int = 1, parts: int = 1):
+        time.sleep({1: 0, 2: 0.05, 3: 0.2}[part])  # part 1's page first, then part 2's failure, then part 3
+        if part == 2:
+            raise HttpError("HTTP 500 from GET /jobs/j1", 500)
+        yield DetailPage(CONTACTS, "/jobs/{id}", [{"id": "c1", "status": "queued"}])
+
+
+def test_pages_after_a_failed_part_are_dropped():
+    stats = SyncStats()
+    (tables,) = _packages(sync_jobs(_FailingPartApi(2), None, "default", {}, SyncOptions(), stats))
+    assert stats.jobs_failed == 2 and "sync_state" not in tables
+    keys = Counter((r["job_id"], r["id"]) for r in tables["contacts"])
+    assert keys and max(keys.values()) == 1  # part 3's copy of c1 never loads beside part 1's
+
+
+def test_a_concurrency_below_one_is_a_config_error(sim, workdir, monkeypatch):
+    configure_talkifai(monkeypatch, sim)
+    monkeypatch.setenv("SOURCES__TALKIFAI__MAX_CONCURRENCY", "0")
+    with pytest.raises(runner.ConfigError, match=r"talkifai: max_concurrency is 0"):
+        runner.sync(["talkifai"], workdir / "w.duckdb")

@@ -115,7 +115,10 @@ def test_detail_fetcher_works_ahead_while_the_consumer_is_busy():
     with DetailFetcher(fetch, workers=2, buffer=4) as fetcher:
         for i in range(20):
             fetcher.submit((f"j{i}", 1, 1))
-        time.sleep(0.3)  # nothing consumed yet
+        deadline = time.monotonic() + 10
+        while len(fetched) < 4 and time.monotonic() < deadline:  # nothing consumed yet
+            time.sleep(0.01)
+        time.sleep(0.2)
         assert 4 <= len(fetched) <= 4 + 2  # the buffer, plus one task in each worker's hands
         assert len(list(fetcher.results())) == 40
 
