@@ -4,7 +4,8 @@ Per-job state lives in the merged raw table `sync_state` (one row per account an
 loaded in the same package as the data it describes, and not in dlt's state blob: dlt
 rewrites its whole state to `_dlt_pipeline_state` whenever it changes, and open jobs'
 fetch times change every run. Reading the table back before a run therefore gives exactly
-what the last *loaded* run knew; a run that died loaded nothing and is redone.
+what the loaded packages knew: a run that died kept the packages it loaded, and the jobs they
+did not record are fetched again.
 """
 from __future__ import annotations
 
