@@ -1,4 +1,5 @@
 """Unit tests of the shared pieces: typed records, change detection, concurrent fetches, paging."""
+import gc
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ import pytest
 
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_record
+from pipelines.runner import startup_objects_frozen
 from pipelines.source import _DONE, DetailFetcher
 from pipelines.sync_state import JobState, fingerprint, needs_fetch
 from pipelines.talkifai import TalkifaiApi, settings
@@ -197,3 +199,19 @@ def test_talkifai_fetches_promised_pages_as_parts_and_the_last_part_follows_grow
     assert [(p.table.name, len(p.records)) for p in first] == [("job_details", 1), ("contacts", 500)]
     assert [len(p.records) for p in last] == [500, 100]
     assert [c["id"] for p in first[1:] + last for c in p.records] == [c["id"] for c in contacts]
+
+
+def test_objects_from_before_a_sync_are_frozen_only_while_it_runs():
+    assert gc.get_freeze_count() == 0
+    with startup_objects_frozen():
+        assert gc.get_freeze_count() > 1000  # the modules imported so far
+    assert gc.get_freeze_count() == 0
+
+    gc.freeze()  # a caller's own freeze is left as it was
+    try:
+        frozen = gc.get_freeze_count()
+        with startup_objects_frozen():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
