@@ -6,21 +6,20 @@ section's key. Command-line flags override config, which overrides the defaults 
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import dlt
-import dlt.common.libs.sql_alchemy_compat  # noqa: F401
 import duckdb
-import pandas  # noqa: F401
+import pandas  # noqa: F401  (see below)
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines import destinations, failpoints, models, portable_models
@@ -32,10 +31,12 @@ from pipelines.source import SyncOptions, SyncStats
 from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
-# pandas and dlt's SQLAlchemy shim are imported with this module, not on first use in the middle of
-# a sync: pyarrow imports pandas on its first conversion from Python objects, dlt imports SQLAlchemy
-# (when installed) for its first load's step info, and each import holds the GIL for ~0.25 s while
-# every request in flight waits to read its response.
+# pandas and SQLAlchemy (when installed) are imported with this module, not on first use in the
+# middle of a sync: pyarrow imports pandas on its first conversion from Python objects, dlt imports
+# SQLAlchemy for its first load's step info, and each import holds the GIL for ~0.25 s while every
+# request in flight waits to read its response.
+with contextlib.suppress(ImportError):
+    import sqlalchemy  # noqa: F401
 
 DEFAULT_DUCKDB = "callsync.duckdb"
 DEFAULT_DUCKDB_MEMORY = "128MB"
@@ -275,7 +276,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     return run
 
 
-@contextmanager
+@contextlib.contextmanager
 def startup_objects_frozen() -> Iterator[None]:
     """Keep the ~150,000 objects that exist before a sync (modules, classes, dlt's registries) out
     of the garbage collector's full passes while it runs: a sync allocates millions of short-lived
