@@ -264,8 +264,8 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
             pipeline.load()
             packages += 1
             failpoints.reached("package_loaded", packages)
-            if connection is not None and not stats.finished:  # into the file while the rest downloads,
-                connection.execute("checkpoint")  # rather than all at the end, when the warehouse closes
+            if connection is not None and not stats.finished:  # written into the file while the rest
+                connection.execute("checkpoint")  # downloads, not all at once when the warehouse closes
     except Exception as e:  # reported per vendor; the other vendors go on
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())

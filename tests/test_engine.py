@@ -145,3 +145,22 @@ def test_a_concurrency_below_one_is_a_config_error(sim, workdir, monkeypatch):
     monkeypatch.setenv("SOURCES__TALKIFAI__MAX_CONCURRENCY", "0")
     with pytest.raises(runner.ConfigError, match=r"talkifai: max_concurrency is 0"):
         runner.sync(["talkifai"], workdir / "w.duckdb")
+
+
+def test_a_sync_freezes_earlier_objects_and_checkpoints_each_package_before_the_next(sim, workdir, monkeypatch):
+    configure_talkifai(monkeypatch, sim)
+    monkeypatch.setenv("CALLSYNC__PACKAGE_ROWS", "150")
+    wal = workdir / "w.duckdb.wal"
+    at_extract, extract = [], dlt.Pipeline.extract
+
+    def recording_extract(self, *args, **kwargs):
+        at_extract.append((gc.get_freeze_count(), wal.stat().st_size if wal.exists() else 0))
+        return extract(self, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "extract", recording_extract)
+    assert runner.sync(["talkifai"], workdir / "w.duckdb").ok
+    assert len(at_extract) >= 3  # packages, each after the one before was loaded and checkpointed
+    assert all(frozen > 1000 for frozen, _ in at_extract)  # the modules imported before the sync
+    assert [wal_bytes for _, wal_bytes in at_extract[1:]] == [0] * (len(at_extract) - 1)
+    assert gc.get_freeze_count() == 0
+    assert_vendor_equals_truth(sim, workdir / "w.duckdb", "talkifai")
