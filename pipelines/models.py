@@ -92,32 +92,22 @@ def build_models(
         raise ModelError(f"time zone {timezone!r}: {e}") from None
     seeds, models, order, generated, known = plan(vendors, sql_dir, lambda schema: _duckdb_relations(con, schema))
 
+    def create(model: _Model, generated: bool) -> None:
+        if generated:
+            _check_union_types(con, model)
+        _run(con, model)
+
     con.begin()
     try:
         for schema in (SEEDS, STAGING, ANALYTICS):
             con.execute(f"create schema if not exists {schema}")
-        built = {_load_seed(con, path) for path in seeds}
-        seeded = set(built)
-        for name in order:
-            model = models[name]
-            missing = sorted(model.refs - built)
-            if missing:
-                log.info("%s: skipped, %s not built (no loaded vendor provides it)", model.origin,
-                         ", ".join(missing))
-                continue
-            if name in generated:
-                _check_union_types(con, model)
-            _run(con, model)
-            built.add(name)
-        # A relation this build did not produce (a vendor gone, a mart skipped) must not linger stale.
-        for stale in sorted(known - built - seeded):
-            kind = "view" if stale.startswith(f"{STAGING}.") else "table"
-            con.execute(f"drop {kind} if exists {stale}")
-        counts = {
-            name: con.execute(f"select count(*) from {name}").fetchone()[0]
-            for name in order
-            if name in built and name.startswith(f"{ANALYTICS}.")
-        }
+        counts = execute_plan(
+            seeds, models, order, generated, known,
+            load_seed=lambda path: _load_seed(con, path),
+            create=create,
+            drop=lambda kind, relation: con.execute(f"drop {kind} if exists {relation}"),
+            count=lambda relation: con.execute(f"select count(*) from {relation}").fetchone()[0],
+        )
         con.commit()
     except BaseException:
         con.rollback()
@@ -153,6 +143,28 @@ def plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callable[[s
     )
     models = {m.relation: m for m in (*built_staging, *core, *analytics)}
     return seeds, models, _order(models, known), generated, known
+
+
+def execute_plan(seeds: list[Path], models: dict[str, _Model], order: list[str], generated: set[str],
+                 known: set[str], *, load_seed: Callable[[Path], str], create: Callable[[_Model, bool], None],
+                 drop: Callable[[str, str], None], count: Callable[[str], int]) -> dict[str, int]:
+    """Build what `plan()` returned through one warehouse's steps (DuckDB here, any dlt SQL destination
+    in pipelines.portable_models): seeds, then each model whose references were built (`create(model,
+    generated)`), then drop what this build did not produce; return row counts per `analytics.<relation>`."""
+    built = {load_seed(path) for path in seeds}
+    seeded = set(built)
+    for name in order:
+        model = models[name]
+        missing = sorted(model.refs - built)
+        if missing:
+            log.info("%s: skipped, %s not built (no loaded vendor provides it)", model.origin, ", ".join(missing))
+            continue
+        create(model, name in generated)
+        built.add(name)
+    # A relation this build did not produce (a vendor gone, a mart skipped) must not linger stale.
+    for stale in sorted(known - built - seeded):
+        drop("view" if stale.startswith(f"{STAGING}.") else "table", stale)
+    return {name: count(name) for name in order if name in built and name.startswith(f"{ANALYTICS}.")}
 
 
 def unknown_statuses(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None, int]]:

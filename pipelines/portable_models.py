@@ -144,10 +144,10 @@ class _Builder:
     def create(self, model: m._Model, generated: bool) -> None:
         if model.kind == "table":
             self.drop("table", model.relation, model.origin)
-        body = model.sql.strip().rstrip(";")
-        if generated:  # already in the destination's dialect
-            self.execute(f"create table {model.relation} as\n{body}", model.origin)
+        if generated:  # a core union, spelled out in the destination's dialect
+            self.execute(f"create table {model.relation} as\n{self.union_sql(model)}", model.origin)
             return
+        body = model.sql.strip().rstrip(";")
         self.run(f"create {model.kind} {model.relation} as\n{body}\n", model.origin)
 
 
@@ -165,27 +165,13 @@ def build_models(client: Any, vendors: Iterable[str], timezone: str = "UTC", *, 
         # Views from the previous build go first: they may read seeds and each other.
         for view in sorted(builder.relations_in(STAGING) or ()):
             builder.drop("view", f"{STAGING}.{view}", f"{STAGING}.{view}")
-        built = {builder.load_seed(path) for path in seeds}
-        seeded = set(built)
-        for name in order:
-            model = models[name]
-            missing = sorted(model.refs - built)
-            if missing:
-                log.info("%s: skipped, %s not built (no loaded vendor provides it)", model.origin,
-                         ", ".join(missing))
-                continue
-            if name in generated:
-                model = m._Model(model.relation, model.kind, builder.union_sql(model), model.origin, model.refs)
-            builder.create(model, generated=name in generated)
-            built.add(name)
-        for stale in sorted(known - built - seeded):
-            builder.drop("view" if stale.startswith(f"{STAGING}.") else "table", stale, stale)
-        counts = {
-            name: builder.execute(f"select count(*) from {name}", name)[0][0]
-            for name in order
-            if name in built and name.startswith(f"{ANALYTICS}.")
-        }
-    return counts
+        return m.execute_plan(
+            seeds, models, order, generated, known,
+            load_seed=builder.load_seed,
+            create=builder.create,
+            drop=lambda kind, relation: builder.drop(kind, relation, relation),
+            count=lambda relation: builder.execute(f"select count(*) from {relation}", relation)[0][0],
+        )
 
 
 def unknown_statuses(client: Any) -> list[tuple[str, str, str | None, int]]:
