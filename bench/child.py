@@ -47,6 +47,9 @@ def phases(started: float, stats, sync_end: float, finished: float, sampler: Rss
 
 
 def sync(args: dict) -> dict:
+    from pipelines.process import tune_before_imports, tuned_for_sync
+
+    tune_before_imports()  # as the command does (pipelines.process)
     import duckdb
 
     from pipelines import runner
@@ -59,9 +62,10 @@ def sync(args: dict) -> dict:
         profiler.enable()
     sampler = RssSampler()
     sampler.start()
-    started, started_at = time.monotonic(), datetime.now(UTC)
-    result = runner.sync(["talkifai"], path)
-    finished = time.monotonic()
+    with tuned_for_sync():
+        started, started_at = time.monotonic(), datetime.now(UTC)
+        result = runner.sync(["talkifai"], path)
+        finished = time.monotonic()
     sampler.stop.set()
     if profiler:
         profiler.disable()

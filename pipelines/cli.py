@@ -104,12 +104,16 @@ def _fail(args, message: str, code: int) -> int:
 
 
 def cmd_sync(args) -> int:
+    from pipelines.process import tune_before_imports, tuned_for_sync
+
+    tune_before_imports()
     from pipelines import report, runner
 
     progress = report.Progress() if sys.stderr.isatty() and not args.json else None
     try:
-        result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
-                             on_progress=progress.update if progress else None, destination=args.destination)
+        with tuned_for_sync():
+            result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
+                                 on_progress=progress.update if progress else None, destination=args.destination)
     finally:
         if progress:
             progress.close()

@@ -20,6 +20,8 @@ from typing import Any
 import dlt
 from dlt.common.destination.reference import Destination
 
+from pipelines.config import callsync_config
+
 DUCKDB = "duckdb"
 # Credential fields that say where the data lives; secrets (password, keys, tokens) never enter the hash.
 _LOCATION_FIELDS = ("drivername", "host", "port", "database", "project_id", "location", "account", "warehouse")
@@ -46,7 +48,7 @@ class Warehouse:
 
 def destination_name(flag: str | None) -> str:
     """`--destination` beats `[callsync] destination`, which beats DuckDB."""
-    return (flag or dlt.config.get("callsync.destination") or DUCKDB).strip().lower()
+    return (flag or callsync_config().destination or DUCKDB).strip().lower()
 
 
 def duckdb_pipelines_dir(duckdb_path: Path) -> Path:
@@ -76,7 +78,7 @@ def other_warehouse(name: str) -> Warehouse:
         raise DestinationError(f"destination {name}: credentials are missing; set [destination.{name}.credentials] "
                                f"in .dlt/secrets.toml or {env}")
     location = _location(credentials)
-    configured = dlt.config.get("callsync.pipelines_dir")
+    configured = callsync_config().pipelines_dir
     if configured:
         pipelines_dir = Path(configured)
     else:

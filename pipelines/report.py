@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.engine import SyncStats
 from pipelines.runner import SyncResult
-from pipelines.source import SyncStats
 
 # Piped output (cron logs, CI) gets a fixed width instead of rich's 80 columns.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)

@@ -6,45 +6,30 @@ section's key. Command-line flags override config, which overrides the defaults 
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import dlt
 import duckdb
-import pandas  # noqa: F401  (see below)
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines import destinations, failpoints, models, portable_models
+from pipelines.config import CallsyncConfig, ConfigError, callsync_config, vendor_tuning
 from pipelines.destinations import Warehouse
+from pipelines.engine import AccountRun, SyncControl, SyncOptions, SyncStats
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
 from pipelines.locking import LockHeld, warehouse_lock
 from pipelines.pii import Pii, check_recorded
-from pipelines.source import SyncOptions, SyncStats
 from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
-# pandas and SQLAlchemy (when installed) are imported with this module, not on first use in the
-# middle of a sync: pyarrow imports pandas on its first conversion from Python objects, dlt imports
-# SQLAlchemy for its first load's step info, and each import holds the GIL for ~0.25 s while every
-# request in flight waits to read its response.
-with contextlib.suppress(ImportError):
-    import sqlalchemy  # noqa: F401
-
 DEFAULT_DUCKDB = "callsync.duckdb"
-DEFAULT_DUCKDB_MEMORY = "128MB"
-DEFAULT_PACKAGE_ROWS = 50_000
-
-
-class ConfigError(Exception):
-    """Missing or invalid configuration: exit code 2, one line saying what to set."""
 
 
 @dataclass
@@ -76,20 +61,10 @@ class SyncResult:
         return all(r.ok for r in self.runs) and self.models_error is None
 
 
-def _setting(path: str, default: Any, cast: Callable[[Any], Any] = float) -> Any:
-    value = dlt.config.get(path)
-    if value is None:
-        return default
-    try:
-        return cast(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{path} = {value!r} is not a valid {cast.__name__}") from None
-
-
-def pii_policy() -> Pii:
+def pii_policy(config: CallsyncConfig) -> Pii:
     """`[callsync] pii` (as_is, masked, hashed) and its key `[callsync] pii_key`, read as a secret."""
-    mode = str(dlt.config.get("callsync.pii") or "as_is").strip().lower()
-    key = dlt.secrets.get("callsync.pii_key") if mode != "as_is" else None
+    mode = config.pii.strip().lower()
+    key = config.pii_key if mode != "as_is" else None
     try:
         return Pii(mode, str(key).encode() if key else b"")
     except ValueError as e:
@@ -156,7 +131,7 @@ def resolve_warehouse(destination: str | None = None, duckdb_path: str | os.Path
     """The warehouse of this run: flags beat `[callsync]` config, which beats DuckDB's `callsync.duckdb`."""
     name = destinations.destination_name(destination)
     if name == destinations.DUCKDB:
-        return destinations.duckdb_warehouse(Path(duckdb_path or dlt.config.get("callsync.duckdb") or DEFAULT_DUCKDB))
+        return destinations.duckdb_warehouse(Path(duckdb_path or callsync_config().duckdb or DEFAULT_DUCKDB))
     if duckdb_path:
         raise ConfigError(f"--duckdb names a DuckDB file, but the destination is {name}")
     try:
@@ -168,7 +143,7 @@ def resolve_warehouse(destination: str | None = None, duckdb_path: str | os.Path
 def duckdb_config() -> dict[str, str]:
     """DuckDB settings for every connection callsync opens: a modest memory limit (DuckDB's own
     default is 80% of RAM), so a sync of millions of contacts stays small beside other work."""
-    return {"memory_limit": str(dlt.config.get("callsync.duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY)}
+    return {"memory_limit": callsync_config().duckdb_memory_limit}
 
 
 def make_pipeline(vendor: str, account: str, target: Path | Warehouse,
@@ -241,7 +216,8 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
                  on_progress: Callable[[str, SyncStats], None] | None = None,
                  connection: duckdb.DuckDBPyConnection | None = None) -> VendorRun:
     """Finish what a dead run left, then extract and load one account; never raises."""
-    stats = SyncStats(on_progress=(lambda s: on_progress(f"{spec.name}/{account}", s)) if on_progress else None)
+    stats = SyncStats()
+    control = SyncControl((lambda s: on_progress(f"{spec.name}/{account}", s)) if on_progress else None)
     run = VendorRun(spec.name, account, stats)
     started = time.monotonic()
     try:
@@ -251,10 +227,9 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
             pipeline.load()
         known = load_known_jobs(pipeline.sql_client, account)
         check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
-        source = spec.source(**config, account=account, known_jobs=known, options=options, http=http,
-                             stats=stats)
+        source = spec.source(**config, run=AccountRun(account, known, options, http, stats, control))
         packages = 0
-        while not stats.finished:  # one package per pass, the next one fetched meanwhile (SyncOptions)
+        while not control.finished:  # one package per pass, the next one fetched meanwhile (SyncOptions)
             # The steps of pipeline.run(), spelled out so a killed run can be tested between them.
             pipeline.extract(source)
             failpoints.reached("after_extract")
@@ -264,32 +239,20 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
             pipeline.load()
             packages += 1
             failpoints.reached("package_loaded", packages)
-            if connection is not None and not stats.finished:  # written into the file while the rest
+            if connection is not None and not control.finished:  # written into the file while the rest
                 connection.execute("checkpoint")  # downloads, not all at once when the warehouse closes
     except Exception as e:  # reported per vendor; the other vendors go on
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())
     finally:
-        if stats.stop:  # a load failed between packages: stop the fetch of the rest
-            stats.stop()
+        control.stop()  # a load failed between packages: stop the fetch of the rest
     run.seconds = time.monotonic() - started
     return run
 
 
-@contextlib.contextmanager
-def startup_objects_frozen() -> Iterator[None]:
-    """Keep the ~150,000 objects that exist before a sync (modules, classes, dlt's registries) out
-    of the garbage collector's full passes while it runs: a sync allocates millions of short-lived
-    dicts (decoded pages), which trigger a full pass every second or so, and a pass over everything
-    holds the GIL for ~90 ms with every request in flight waiting; over what the sync made, ~10 ms.
-    Cycles are still collected; a caller that froze objects itself keeps them frozen."""
-    frozen_before = gc.get_freeze_count()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()
+def _vendor_concurrency(vendor: str, default: int) -> int:
+    limit = vendor_tuning(vendor).max_concurrency
+    return default if limit is None else limit
 
 
 def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None = None,
@@ -311,15 +274,12 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
                           "(see .dlt/example.secrets.toml)")
 
     warehouse = resolve_warehouse(destination, duckdb_path)
-    options = SyncOptions(staleness_s=_setting("callsync.staleness_s", 3600.0), refresh=refresh,
-                          max_concurrency=_setting("callsync.max_concurrency", 8, int), pii=pii_policy(),
-                          package_rows=_setting("callsync.package_rows", DEFAULT_PACKAGE_ROWS, int) or None)
-    http = HttpSettings(timeout_s=_setting("callsync.timeout_s", 30.0),
-                        retry_after_max_s=_setting("callsync.retry_after_max_s", 60.0),
-                        max_attempts=_setting("callsync.max_attempts", 6, int),
-                        max_concurrency=options.max_concurrency)
-    concurrency = {spec.name: _setting(f"sources.{spec.name}.max_concurrency", options.max_concurrency, int)
-                   for spec in specs}
+    config = callsync_config()
+    options = SyncOptions(staleness_s=config.staleness_s, refresh=refresh, max_concurrency=config.max_concurrency,
+                          pii=pii_policy(config), package_rows=config.package_rows or None)
+    http = HttpSettings(timeout_s=config.timeout_s, retry_after_max_s=config.retry_after_max_s,
+                        max_attempts=config.max_attempts, max_concurrency=options.max_concurrency)
+    concurrency = {spec.name: _vendor_concurrency(spec.name, options.max_concurrency) for spec in specs}
     for vendor, limit in concurrency.items():
         if limit < 1:
             raise ConfigError(f"{vendor}: max_concurrency is {limit}; it must allow at least one request "
@@ -327,7 +287,7 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     result = SyncResult()
     if warehouse.is_duckdb:
         check_writable(warehouse.duckdb_path)
-    with warehouse_lock(warehouse.pipelines_dir, _setting("callsync.lock_timeout_s", 0.0)), startup_objects_frozen():
+    with warehouse_lock(warehouse.pipelines_dir, config.lock_timeout_s):
         connection = open_duckdb(warehouse.duckdb_path) if warehouse.is_duckdb else None
         try:
             for spec in specs:
@@ -363,9 +323,9 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
     try:
         con = connection or duckdb.connect(str(warehouse.duckdb_path), config=duckdb_config())
         try:
-            sql_dir = dlt.config.get("callsync.sql_dir")
-            result.models = models.build_models(con, tuple(VENDORS), timezone=_report_timezone(),
-                                                sql_dir=Path(sql_dir) if sql_dir else None)
+            config = callsync_config()
+            result.models = models.build_models(con, tuple(VENDORS), timezone=config.report_timezone,
+                                                sql_dir=Path(config.sql_dir) if config.sql_dir else None)
             result.unknown_statuses = models.unknown_statuses(con)
         finally:
             if con is not connection:
@@ -379,15 +339,12 @@ def _build_models_elsewhere(warehouse: Warehouse, result: SyncResult) -> None:
     try:
         pipeline = dlt.pipeline(pipeline_name="callsync_models", destination=warehouse.destination,
                                 dataset_name=models.ANALYTICS, pipelines_dir=str(warehouse.pipelines_dir))
-        sql_dir = dlt.config.get("callsync.sql_dir")
+        config = callsync_config()
         with pipeline.sql_client() as client:
             result.models = portable_models.build_models(
-                client, tuple(VENDORS), timezone=_report_timezone(), sql_dir=Path(sql_dir) if sql_dir else None,
-                destination=warehouse.destination)
+                client, tuple(VENDORS), timezone=config.report_timezone,
+                sql_dir=Path(config.sql_dir) if config.sql_dir else None, destination=warehouse.destination)
             result.unknown_statuses = portable_models.unknown_statuses(client)
     except Exception as e:
         result.models_error = str(e).splitlines()[0]
 
-
-def _report_timezone() -> str:
-    return dlt.config.get("callsync.report_timezone") or "UTC"

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from pipelines.dialnexa import DialnexaApi, read_envelope, settings
+from pipelines.engine import DetailTask
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_records
 from pipelines.simulator import SimulatorServer, World
@@ -153,7 +154,7 @@ def test_gen_b_call_logs_example_parses_into_attempts():
     api = DialnexaApi()
     api.generation = "B"
     client = client_serving({"/v1/batch-calls/batch_abc123": fixture("gen-b-batch-call-logs-example")})
-    (page,) = api.fetch_detail(client, "batch_abc123")
+    (page,) = api.fetch_detail(client, DetailTask("batch_abc123"))
     assert page.table is settings.ATTEMPTS["B"] and page.endpoint == "/batch-calls/{job_id}"
     (row,), rejections = parse(page.records, page.table)
     assert rejections == [] and row["extra_fields"] is None
@@ -183,7 +184,7 @@ def test_gen_a_call_logs_parse_into_attempts():
     api = DialnexaApi()
     api.generation = "A"
     client = client_serving({"/v1/call-logs/campaign/batch_abc123": fixture("gen-a-call-logs-every-property")})
-    (page,) = api.fetch_detail(client, "batch_abc123")
+    (page,) = api.fetch_detail(client, DetailTask("batch_abc123"))
     assert page.table is settings.ATTEMPTS["A"]
     (row,), rejections = parse(page.records, page.table)
     assert rejections == [] and row["extra_fields"] is None

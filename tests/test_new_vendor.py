@@ -16,7 +16,8 @@ PACKAGE = '''
 """Acme speaks TalkifAI's API: only the vendor name differs."""
 import dlt
 
-from pipelines.source import account_resource
+from pipelines.engine import account_resource
+from pipelines.http import bearer
 from pipelines.talkifai import TalkifaiApi
 
 
@@ -25,9 +26,8 @@ class AcmeApi(TalkifaiApi):
 
 
 @dlt.source(name="acme", max_table_nesting=0)
-def acme_source(api_key=dlt.secrets.value, organization_id=dlt.secrets.value, base_url="", account="default",
-                known_jobs=None, options=None, http=None, stats=None):
-    return account_resource(AcmeApi(organization_id), api_key, base_url, account, known_jobs, options, http, stats)
+def acme_source(api_key=dlt.secrets.value, organization_id=dlt.secrets.value, base_url="", run=None):
+    return account_resource(AcmeApi(organization_id), bearer(api_key), base_url, run)
 '''
 
 
@@ -48,9 +48,7 @@ def write_vendor(tmp_path):
 def test_a_vendor_added_outside_the_repository_lands_in_analytics(sim, workdir, monkeypatch):
     sql = write_vendor(workdir)
     monkeypatch.syspath_prepend(str(workdir))
-    from acme_vendor import acme_source
-
-    monkeypatch.setitem(VENDORS, "acme", VendorSpec("acme", acme_source, ("api_key", "organization_id")))
+    monkeypatch.setitem(VENDORS, "acme", VendorSpec("acme", package="acme_vendor"))
     creds = sim.world.accounts["talkifai"]["default"]
     for key, value in {"API_KEY": creds["api_key"], "ORGANIZATION_ID": creds["organization_id"],
                        "BASE_URL": sim.vendor_url("talkifai")}.items():

@@ -15,11 +15,11 @@ import orjson
 import pytest
 
 from pipelines.cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
+from pipelines.engine import DetailPage, DetailTask, ListedJob, SyncOptions, SyncRun, SyncStats, VendorApi
 from pipelines.http import HttpError, VendorClient, bearer
 from pipelines.pii import Pii, PiiModeChanged, check_recorded, e164, recorded
 from pipelines.runner import make_pipeline
 from pipelines.simulator import SimulatorServer, World
-from pipelines.source import DetailPage, ListedJob, SyncOptions, SyncStats, sync_jobs
 from pipelines.talkifai import settings as talkifai_settings
 from pipelines.vendors import VENDORS
 from tests.conftest import CONTRACT_COLUMNS, callsync, truth_rows, warehouse_rows
@@ -109,7 +109,7 @@ def tamper_one_record(sim, vendor: str) -> tuple[str, str]:
         for page in api.list_job_pages(client):
             for job in page:
                 job_id = job.get("id", job.get("_id"))
-                for detail in api.fetch_detail(client, job_id):
+                for detail in api.fetch_detail(client, DetailTask(job_id)):
                     for record in detail.records:
                         number = next((record[f] for f in NUMBER_FIELDS if record.get(f)), None)
                         if number is None:
@@ -338,13 +338,12 @@ def test_number_fields_and_keys():
     assert KEY not in repr(PII) and PII.key_id and PII.key_id != Pii("hashed", b"x" * 16).key_id
 
 
-class _FailingApi:
+class _FailingApi(VendorApi):
     """A vendor whose one job's detail answers an error quoting a number."""
 
     vendor = "fake"
     jobs_table = talkifai_settings.JOBS
     list_endpoint = "/jobs"
-    staleness_s = None
     pii_fields = talkifai_settings.PII_FIELDS
 
     def list_job_pages(self, client):
@@ -353,7 +352,7 @@ class _FailingApi:
     def listed_job(self, row: dict) -> ListedJob:
         return ListedJob(row["id"], "fp", False)
 
-    def fetch_detail(self, client, job_id: str):
+    def fetch_detail(self, client, task: DetailTask):
         yield DetailPage(talkifai_settings.CONTACTS, "/jobs/{id}",
                          [{"id": "c1", "phoneNumber": "+12125550100", "attemptCount": "+12125550100"}, "2125550100"])
         raise HttpError('HTTP 400 from GET /jobs/j1: {"error": "invalid number +12125550100"}', 400)
@@ -369,8 +368,7 @@ def _tables(items) -> dict[str, list[dict[str, Any]]]:
 
 def test_errors_rejections_and_unknown_fields_carry_no_number():
     stats = SyncStats()
-    items = list(sync_jobs(_FailingApi(), None, "default", {},
-                           SyncOptions(pii=PII), stats))
+    items = list(SyncRun(_FailingApi(), None, "default", {}, SyncOptions(pii=PII), stats))
     tables = _tables(items)
     text = orjson.dumps(tables, default=str).decode() + " ".join(stats.errors)
     assert "2125550100" not in text and PII.hash("+12125550100") in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from pipelines.engine import DetailTask
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_records
 from pipelines.talkifai import TalkifaiApi, settings
@@ -65,7 +66,7 @@ def test_list_example_parses_into_typed_job_rows():
 
 def test_detail_example_parses_into_details_and_contacts():
     client = client_serving(LIST, DETAIL)
-    pages = list(TalkifaiApi("org_abc123").fetch_detail(client, "batch_xyz789"))
+    pages = list(TalkifaiApi("org_abc123").fetch_detail(client, DetailTask("batch_xyz789")))
     assert [p.table.name for p in pages] == ["job_details", "contacts"]
     rejections: list[Rejection] = []
     injected = {"account": "default", "job_id": "batch_xyz789"}

@@ -8,10 +8,11 @@ import httpx
 import orjson
 import pytest
 
+from pipelines.engine import DetailTask
+from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.http import HttpSettings, VendorClient, bearer
+from pipelines.process import startup_objects_frozen
 from pipelines.records import Rejection, parse_record
-from pipelines.runner import startup_objects_frozen
-from pipelines.source import _DONE, DetailFetcher
 from pipelines.sync_state import JobState, fingerprint, needs_fetch
 from pipelines.talkifai import TalkifaiApi, settings
 
@@ -100,7 +101,7 @@ def test_detail_fetcher_reports_every_task_and_its_end():
         fetcher.submit(("bad", 1, 1))
         items = list(fetcher.results())
     assert {i for _, i in items if isinstance(i, str)} == {f"j{i}-p{p}" for i in range(10) for p in (1, 2)}
-    assert sum(1 for _, i in items if i is _DONE) == 20
+    assert sum(1 for _, i in items if i is DONE) == 20
     assert [type(i) for (j, _, _), i in items if j == "bad"] == [ValueError]
     assert fetcher.outstanding == 0
 
@@ -169,7 +170,7 @@ def test_talkifai_fetches_every_contacts_page():
                                          "contactsTotal": len(contacts), "contactsPage": page,
                                          "contactsPageSize": size, "contactsHasMore": page * size < len(contacts)})
 
-    pages = list(TalkifaiApi("org_1").fetch_detail(paged_client(handler), "batch_1"))
+    pages = list(TalkifaiApi("org_1").fetch_detail(paged_client(handler), DetailTask("batch_1")))
     assert [(p.table.name, len(p.records)) for p in pages] == [
         ("job_details", 1), ("contacts", 500), ("contacts", 500), ("contacts", 100)]
     assert [c["id"] for p in pages[1:] for c in p.records] == [c["id"] for c in contacts]
@@ -193,8 +194,8 @@ def test_talkifai_fetches_promised_pages_as_parts_and_the_last_part_follows_grow
     job = api.listed_job({"id": "batch_1", "status": "running", "total_contacts": 1000, "contacts_processed": 0,
                           "successful_calls": 0, "failed_calls": 0, "updated_at": None, "completed_at": None})
     assert job.parts == 2
-    first = list(api.fetch_detail(client, "batch_1", 1, job.parts))
-    last = list(api.fetch_detail(client, "batch_1", 2, job.parts))
+    first = list(api.fetch_detail(client, DetailTask("batch_1", 1, job.parts)))
+    last = list(api.fetch_detail(client, DetailTask("batch_1", 2, job.parts)))
     assert asked == [1, 2, 3]
     assert [(p.table.name, len(p.records)) for p in first] == [("job_details", 1), ("contacts", 500)]
     assert [len(p.records) for p in last] == [500, 100]

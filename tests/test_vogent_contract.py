@@ -11,10 +11,10 @@ import jsonschema
 import orjson
 import pytest
 
+from pipelines.engine import DetailTask, ResponseShapeError
 from pipelines.http import HttpError, HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_records
 from pipelines.simulator import SimulatorServer, World
-from pipelines.source import ResponseShapeError
 from pipelines.vogent import VogentApi, settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -104,7 +104,7 @@ def detail_handler(queue_pages: dict):
 
 def test_dials_then_queue_parse_into_typed_rows():
     handler = detail_handler({None: httpx.Response(200, json=body(QUEUE))})
-    pages = list(VogentApi().fetch_detail(client_serving(handler), "job_1"))
+    pages = list(VogentApi().fetch_detail(client_serving(handler), DetailTask("job_1")))
     assert [(p.table.name, p.endpoint) for p in pages] == [
         ("dials", "/batch_dial_jobs/{job_id}/dials"), ("queue", "/batch_dial_jobs/{job_id}/queue")]
     first, second = parse(pages[0].records, settings.DIALS)
@@ -138,7 +138,7 @@ def test_queue_snapshot_is_loaded_whole_or_not_at_all():
                               "page2": httpx.Response(400, json={"error": "Invalid input"})})
     pages = []
     with pytest.raises(HttpError):
-        for page in VogentApi().fetch_detail(client_serving(handler), "job_1"):
+        for page in VogentApi().fetch_detail(client_serving(handler), DetailTask("job_1")):
             pages.append(page)
     assert [p.table.name for p in pages] == ["dials"]
 

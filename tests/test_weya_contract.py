@@ -14,10 +14,10 @@ import jsonschema
 import orjson
 import pytest
 
+from pipelines.engine import AccountRun, DetailTask, ResponseShapeError, vendor_resource
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, VendorClient, bearer
 from pipelines.models import build_models
 from pipelines.records import Rejection, parse_records
-from pipelines.source import ResponseShapeError, SyncOptions, SyncStats, vendor_resource
 from pipelines.weya import WeyaApi, WeyaConfigError, WeyaError, settings, split_call
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -146,7 +146,7 @@ def test_no_batches_404_is_an_empty_list():
 
 def test_detail_example_parses_into_details_and_contacts():
     asked: list = []
-    stream = WeyaApi(USER).fetch_detail(client(serve({}, body(DETAIL), asked)), "67def9053495307c718d9dfb")
+    stream = WeyaApi(USER).fetch_detail(client(serve({}, body(DETAIL), asked)), DetailTask("67def9053495307c718d9dfb"))
     details_page, contacts_page = next(stream), next(stream)
     assert asked[0] == ("/weya/api/call/batch-details/67def9053495307c718d9dfb",
                         {"page": "1", "limit": "100", "sortBy": "createdAt", "sortOrder": "asc"})
@@ -176,7 +176,7 @@ def test_detail_example_parses_into_details_and_contacts():
 ])
 def test_detail_errors(response, error):
     with pytest.raises(error) as caught:
-        list(WeyaApi(USER).fetch_detail(client(response), "67def9053495307c718d9dfb"))
+        list(WeyaApi(USER).fetch_detail(client(response), DetailTask("67def9053495307c718d9dfb")))
     assert type(caught.value) is error
 
 
@@ -193,7 +193,7 @@ def test_dynamic_fields_go_to_contact_data():
 def load(tmp_path, handler) -> duckdb.DuckDBPyConnection:
     """One sync of a mock Weya into DuckDB, then the models; returns a connection."""
     db = tmp_path / "w.duckdb"
-    resource = vendor_resource(WeyaApi(USER), client(handler), "default", {}, SyncOptions(), SyncStats())
+    resource = vendor_resource(WeyaApi(USER), client(handler), AccountRun(known_jobs={}))
     pipeline = dlt.pipeline(pipeline_name="weya_contract", destination=dlt.destinations.duckdb(str(db)),
                             dataset_name="weya", pipelines_dir=str(tmp_path / "pipelines"))
     pipeline.run(resource)

@@ -16,17 +16,18 @@ from urllib.parse import quote
 import dlt
 
 from pipelines.dialnexa import settings
-from pipelines.http import HttpSettings, VendorClient
-from pipelines.records import Table
-from pipelines.source import (
+from pipelines.engine import (
+    AccountRun,
     DetailPage,
+    DetailTask,
     ListedJob,
     ResponseShapeError,
-    SyncOptions,
-    SyncStats,
+    VendorApi,
     account_resource,
 )
-from pipelines.sync_state import JobState, fingerprint
+from pipelines.http import VendorClient, bearer
+from pipelines.records import Table
+from pipelines.sync_state import fingerprint
 
 # Envelope key of the records → documentation generation.
 _ENVELOPES = (("items", "B"), ("callLogs", "B"), ("data", "A"))
@@ -84,12 +85,12 @@ def _pages(client: VendorClient, path: str, endpoint: settings.Endpoint) -> Iter
         page += 1
 
 
-class DialnexaApi:
+class DialnexaApi(VendorApi):
     vendor = "dialnexa"
     pii_fields = settings.PII_FIELDS
     pii_keys = settings.PII_KEYS
     list_endpoint = settings.BATCHES.path
-    staleness_s = None  # the list's counters move with dispatched and finished calls
+    # the list's counters move with dispatched and finished calls: the default staleness
 
     def __init__(self) -> None:
         self.generation: str | None = None  # set by the first list page
@@ -98,11 +99,6 @@ class DialnexaApi:
     def jobs_table(self) -> Table:
         """The generation's `jobs` table; read by the engine after each list page."""
         return settings.JOBS[self.generation or "B"]
-
-    @property
-    def declared_tables(self) -> tuple[Table, ...]:
-        """`attempts` gained `contact_key` (pipelines.pii): staging reads it on frozen jobs too."""
-        return (settings.ATTEMPTS[self.generation or "B"],)
 
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
         for envelope in _pages(client, settings.BATCHES.path, settings.BATCHES):
@@ -117,11 +113,11 @@ class DialnexaApi:
             is_terminal=row["status"] in settings.TERMINAL_JOB_STATUSES,
         )
 
-    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]:
+    def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Every page of the batch's call records, from the generation's endpoint."""
         generation = self.generation or "B"
         endpoint = settings.CALLS[generation]
-        path = endpoint.path.format(job_id=quote(job_id, safe=""))
+        path = endpoint.path.format(job_id=quote(task.job_id, safe=""))
         for envelope in _pages(client, path, endpoint):
             yield DetailPage(settings.ATTEMPTS[generation], endpoint.path, envelope.records)
 
@@ -130,11 +126,7 @@ class DialnexaApi:
 def dialnexa_source(
     api_key: str = dlt.secrets.value,
     base_url: str = settings.BASE_URL,
-    account: str = "default",
-    known_jobs: dict[str, JobState] | None = None,
-    options: SyncOptions | None = None,
-    http: HttpSettings | None = None,
-    stats: SyncStats | None = None,
+    run: AccountRun | None = None,
 ):
     """One DialNexa account; `api_key` is the whole `key_id:secret` pair."""
-    return account_resource(DialnexaApi(), api_key, base_url, account, known_jobs, options, http, stats)
+    return account_resource(DialnexaApi(), bearer(api_key), base_url, run)

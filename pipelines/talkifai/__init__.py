@@ -4,19 +4,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import dlt
 
-from pipelines.http import HttpSettings, VendorClient
-from pipelines.source import (
+from pipelines.engine import (
+    AccountRun,
     DetailPage,
+    DetailTask,
     ListedJob,
     ResponseShapeError,
-    SyncOptions,
-    SyncStats,
+    VendorApi,
     account_resource,
 )
-from pipelines.sync_state import JobState, fingerprint
+from pipelines.http import VendorClient, bearer
+from pipelines.sync_state import fingerprint
 from pipelines.talkifai import settings
 
 
@@ -27,12 +29,11 @@ def _field(body: Any, name: str, kind: type, endpoint: str) -> Any:
     return value
 
 
-class TalkifaiApi:
+class TalkifaiApi(VendorApi):
     vendor = "talkifai"
     pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
-    list_endpoint = settings.JOBS_PATH
-    staleness_s = None  # the list's counters move with every finished call
+    list_endpoint = settings.JOBS_PATH  # the list's counters move with every finished call: default staleness
 
     def __init__(self, organization_id: str):
         self.organization_id = organization_id
@@ -59,19 +60,19 @@ class TalkifaiApi:
             parts=max(1, math.ceil((row["total_contacts"] or 0) / settings.CONTACTS_PAGE_SIZE)),
         )
 
-    def fetch_detail(self, client: VendorClient, job_id: str, part: int = 1, parts: int = 1) -> Iterator[DetailPage]:
-        """Contacts page `part` (500 per page) of one job; the last part goes on while the vendor
+    def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
+        """Contacts page `task.part` (500 per page) of one job; the last part goes on while the vendor
         says there are more (the job grew since it was listed). Page 1 also carries the
         detail-only fields."""
-        path = settings.JOB_DETAIL_PATH.format(job_id=job_id)
-        page = part
+        path = settings.JOB_DETAIL_PATH.format(job_id=quote(task.job_id, safe=""))
+        page = task.part
         while True:
             body = client.get_json(path, {"contactsPage": page, "contactsPageSize": settings.CONTACTS_PAGE_SIZE})
             contacts = _field(body, "contacts", list, settings.JOB_DETAIL_PATH)
             if page == 1:
                 yield DetailPage(settings.JOB_DETAILS, settings.JOB_DETAIL_PATH, [body])
             yield DetailPage(settings.CONTACTS, settings.JOB_DETAIL_PATH, contacts)
-            if page < parts or not body.get("contactsHasMore") or not contacts:
+            if page < task.parts or not body.get("contactsHasMore") or not contacts:
                 return
             page += 1
 
@@ -81,11 +82,7 @@ def talkifai_source(
     api_key: str = dlt.secrets.value,
     organization_id: str = dlt.secrets.value,
     base_url: str = settings.BASE_URL,
-    account: str = "default",
-    known_jobs: dict[str, JobState] | None = None,
-    options: SyncOptions | None = None,
-    http: HttpSettings | None = None,
-    stats: SyncStats | None = None,
+    run: AccountRun | None = None,
 ):
-    """One TalkifAI account. `known_jobs` is its `sync_state` (see pipelines.sync_state)."""
-    return account_resource(TalkifaiApi(organization_id), api_key, base_url, account, known_jobs, options, http, stats)
+    """One TalkifAI account."""
+    return account_resource(TalkifaiApi(organization_id), bearer(api_key), base_url, run)

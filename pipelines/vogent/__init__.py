@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import dlt
 
-from pipelines.http import HttpSettings, VendorClient
-from pipelines.source import (
+from pipelines.engine import (
+    AccountRun,
     DetailPage,
+    DetailTask,
     ListedJob,
     ResponseShapeError,
-    SyncOptions,
-    SyncStats,
+    VendorApi,
     account_resource,
 )
-from pipelines.sync_state import JobState, fingerprint
+from pipelines.http import VendorClient, bearer
+from pipelines.sync_state import fingerprint
 from pipelines.vogent import settings
 
 
@@ -51,7 +53,7 @@ def cursor_pages(client: VendorClient, path: str, endpoint: str, limit: int,
         seen.add(cursor)
 
 
-class VogentApi:
+class VogentApi(VendorApi):
     vendor = "vogent"
     pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
@@ -70,17 +72,17 @@ class VogentApi:
             is_terminal=status in settings.TERMINAL_JOB_STATUSES or status in settings.STATIC_JOB_STATUSES,
         )
 
-    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]:
+    def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """The job's dials page by page, then its whole queue snapshot in one piece.
 
         Dials first: a row that leaves the queue between the two listings is then missing for
         one run at most, never counted twice. The queue is held back until its last page, so a
         failure part-way never loads half a snapshot under the run's synced_at.
         """
-        dials = settings.DIALS_PATH.format(job_id=job_id)
+        dials = settings.DIALS_PATH.format(job_id=quote(task.job_id, safe=""))
         for page in cursor_pages(client, dials, settings.DIALS_PATH, settings.DIALS_PAGE_SIZE):
             yield DetailPage(settings.DIALS, settings.DIALS_PATH, page)
-        queue = settings.QUEUE_PATH.format(job_id=job_id)
+        queue = settings.QUEUE_PATH.format(job_id=quote(task.job_id, safe=""))
         rows = [row for page in cursor_pages(client, queue, settings.QUEUE_PATH, settings.QUEUE_PAGE_SIZE)
                 for row in page]
         yield DetailPage(settings.QUEUE, settings.QUEUE_PATH, rows)
@@ -90,11 +92,7 @@ class VogentApi:
 def vogent_source(
     api_key: str = dlt.secrets.value,
     base_url: str = settings.BASE_URL,
-    account: str = "default",
-    known_jobs: dict[str, JobState] | None = None,
-    options: SyncOptions | None = None,
-    http: HttpSettings | None = None,
-    stats: SyncStats | None = None,
+    run: AccountRun | None = None,
 ):
-    """One Vogent workspace. `known_jobs` is its `sync_state` (see pipelines.sync_state)."""
-    return account_resource(VogentApi(), api_key, base_url, account, known_jobs, options, http, stats)
+    """One Vogent workspace."""
+    return account_resource(VogentApi(), bearer(api_key), base_url, run)

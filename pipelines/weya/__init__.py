@@ -14,16 +14,17 @@ from urllib.parse import quote
 import dlt
 import orjson
 
-from pipelines.http import HttpError, HttpSettings, NotFound, VendorClient
-from pipelines.source import (
+from pipelines.engine import (
+    AccountRun,
     DetailPage,
+    DetailTask,
     ListedJob,
     ResponseShapeError,
-    SyncOptions,
-    SyncStats,
+    VendorApi,
     account_resource,
 )
-from pipelines.sync_state import JobState, fingerprint
+from pipelines.http import HttpError, NotFound, VendorClient, bearer
+from pipelines.sync_state import fingerprint
 from pipelines.weya import settings
 
 
@@ -83,12 +84,12 @@ def split_call(record: Any) -> Any:
     return out
 
 
-class WeyaApi:
+class WeyaApi(VendorApi):
     vendor = "weya"
     pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_ENDPOINT
-    staleness_s = None  # updatedAt and the counters move with every logged call
+    # updatedAt and the counters move with every logged call: the default staleness
 
     def __init__(self, user_id: str):
         self.user_id = user_id
@@ -123,13 +124,13 @@ class WeyaApi:
             is_terminal=row["queue_status"] in settings.TERMINAL_JOB_STATUSES,
         )
 
-    def fetch_detail(self, client: VendorClient, job_id: str) -> Iterator[DetailPage]:
+    def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Every calls page of one batch (oldest first) and, from the first, the batch fields.
 
         Ends with an error (the job is retried next run) when fewer distinct calls arrived than
         the first page's `total`: offset paging shifted under us.
         """
-        path = settings.JOB_DETAIL_PATH.format(job_id=quote(job_id, safe=""))
+        path = settings.JOB_DETAIL_PATH.format(job_id=quote(task.job_id, safe=""))
         endpoint = settings.JOB_DETAIL_ENDPOINT
         page, expected, seen, anonymous = 1, None, set(), 0
         while True:
@@ -168,13 +169,9 @@ def weya_source(
     api_key: str = dlt.secrets.value,
     user_id: str = dlt.secrets.value,
     base_url: str = dlt.secrets.value,
-    account: str = "default",
-    known_jobs: dict[str, JobState] | None = None,
-    options: SyncOptions | None = None,
-    http: HttpSettings | None = None,
-    stats: SyncStats | None = None,
+    run: AccountRun | None = None,
 ):
     """One Weya user. `api_key` is the user's Bearer token; `base_url` has no public default."""
     if not str(base_url).startswith(("http://", "https://")):
         raise ValueError("sources.weya.base_url must be an http(s) URL (Weya publishes no default)")
-    return account_resource(WeyaApi(user_id), api_key, base_url, account, known_jobs, options, http, stats)
+    return account_resource(WeyaApi(user_id), bearer(api_key), base_url, run)

@@ -1,0 +1,81 @@
+"""What a vendor package implements: how to page its job list, fingerprint a job and fetch a
+job's detail pages. Everything else (change detection, concurrency, packages) is the engine's."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from pipelines.http import HttpError, VendorClient
+from pipelines.records import Table
+
+
+class ResponseShapeError(HttpError):
+    """A 200 response whose body is not the documented envelope."""
+
+
+@dataclass(frozen=True)
+class ListedJob:
+    """A job as its list row shows it. `parts`: detail pages the row promises, fetched as that
+    many concurrent `DetailTask`s; 1 (the default) fetches a job's pages in turn."""
+
+    job_id: str
+    fingerprint: str
+    is_terminal: bool
+    parts: int = 1
+
+
+@dataclass(frozen=True)
+class DetailTask:
+    """One stream of a job's detail requests: page `part` of the `parts` its list row promised.
+    The last part goes on while the vendor says more pages exist (the job grew since it was listed)."""
+
+    job_id: str
+    part: int = 1
+    parts: int = 1
+
+    @property
+    def is_last(self) -> bool:
+        return self.part >= self.parts
+
+
+@dataclass(frozen=True)
+class DetailPage:
+    """Records for one table from one detail response."""
+
+    table: Table
+    endpoint: str
+    records: list[Any]
+
+
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+class VendorApi(ABC):
+    """One vendor's API. Optional capabilities are class attributes with a default:
+
+    - `staleness_s`: overrides `[callsync] staleness_s` for a vendor whose list shows no progress
+      (0: refetch its open jobs every run); None keeps the configured value;
+    - `pii_fields`, `pii_keys`: its personal data (pipelines.pii), from the vendor's settings.
+    """
+
+    vendor: ClassVar[str]
+    list_endpoint: ClassVar[str]
+    jobs_table: Table
+    staleness_s: ClassVar[float | None] = None
+    pii_fields: ClassVar[Mapping[str, str]] = _NONE
+    pii_keys: ClassVar[Mapping[str, str]] = _NONE
+
+    @abstractmethod
+    def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
+        """The job list, page by page, as the vendor sends its records."""
+
+    @abstractmethod
+    def listed_job(self, row: dict) -> ListedJob:
+        """Identity, fingerprint and terminal flag of a typed `jobs` row."""
+
+    @abstractmethod
+    def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
+        """The detail pages of one task (every page of the job when `task.parts` is 1)."""
