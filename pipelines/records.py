@@ -36,9 +36,16 @@ def _text(v: Any) -> str:
 
 
 def _bigint(v: Any) -> int:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)  # 3.0: JSON does not tell it from 3
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError(f"expected an integer, got {v!r}")
     return v
+
+
+def _has_float(values: Iterable[Any]) -> bool:
+    """Whether a value is a float: Arrow would truncate 1.5 into an integer column without a word."""
+    return float in {type(v) for v in values}
 
 
 def _double(v: Any) -> float:
@@ -99,6 +106,7 @@ class Table:
     scalar_schema: pa.Schema = field(init=False, compare=False, repr=False)
     timestamp_sources: frozenset[str] = field(init=False, compare=False, repr=False)
     record_keys: tuple[str, ...] = field(init=False, compare=False, repr=False)  # key columns the vendor fills
+    bigint_sources: frozenset[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         cols = list(self.columns)
@@ -113,6 +121,7 @@ class Table:
             [(c.source, pa.string() if c.type == "timestamp" else ARROW_TYPES[c.type]) for c in scalar]))
         object.__setattr__(self, "timestamp_sources", frozenset(c.source for c in scalar if c.type == "timestamp"))
         object.__setattr__(self, "record_keys", tuple(c.name for c in cols if c.source and c.name in self.primary_key))
+        object.__setattr__(self, "bigint_sources", frozenset(c.source for c in scalar if c.type == "bigint"))
 
     def hints(self) -> dict:
         """dlt hints for this table (used as a table variant of the vendor's resource)."""
@@ -159,7 +168,8 @@ def _convert_column(values: list[Any], col: Column, problems: dict[int, list[str
             return pa.array([None if v is None else _json(v) for v in values], arrow_type)
         if col.type == "timestamp":
             return pa.array(values, pa.string()).cast(arrow_type)
-        return pa.array(values, arrow_type)
+        if col.type != "bigint" or not _has_float(values):
+            return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     convert, out = CONVERTERS[col.type], []
@@ -179,6 +189,8 @@ def _scalar_columns(objects: list[dict], table: Table) -> dict[str, pa.Array]:
     """The text, number, boolean and timestamp columns in one Arrow conversion (C++, no
     per-value Python), by source field name; empty when any value does not fit, so that the
     column-by-column path finds and reports it."""
+    if any(_has_float(r.get(source) for r in objects) for source in table.bigint_sources):
+        return {}
     try:
         batch = pa.Table.from_pylist(objects, schema=table.scalar_schema)
         return {name: (column.cast(ARROW_TYPES["timestamp"]) if name in table.timestamp_sources else column)

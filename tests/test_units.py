@@ -12,7 +12,7 @@ from pipelines.engine import DetailTask
 from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.process import startup_objects_frozen
-from pipelines.records import Rejection, parse_record
+from pipelines.records import Rejection, parse_record, parse_records
 from pipelines.sync_state import JobState, fingerprint, needs_fetch
 from pipelines.talkifai import TalkifaiApi, settings
 
@@ -42,11 +42,22 @@ def test_contact_is_typed():
     pytest.param({"id": "c1", "lastAttemptAt": "yesterday"}, "last_attempt_at", "lastAttemptAt", id="non_iso_time"),
     pytest.param({"id": "c1", "callDuration": True}, "call_duration", "callDuration", id="bool_as_int"),
     pytest.param({"id": "c1", "status": {"x": 1}}, "status", "status", id="object_as_text"),
+    pytest.param({"id": "c1", "callDuration": 61.5}, "call_duration", "callDuration", id="fraction_as_int"),
+    pytest.param({"id": "c1", "lastAttemptAt": 1761984000}, "last_attempt_at", "lastAttemptAt", id="epoch_as_time"),
 ])
 def test_value_that_does_not_fit_loads_null_and_is_recorded(record, column, reason):
     row, rejections = parse_contact(record)
     assert row is not None and row[column] is None
     assert len(rejections) == 1 and reason in rejections[0].reason and rejections[0].record == record
+
+
+def test_a_fraction_in_a_page_of_integers_is_rejected_not_truncated():
+    """Arrow would truncate 61.5 to 61 when the whole page converts at once; 60.0 is the integer 60."""
+    rejections: list[Rejection] = []
+    rows = parse_records([{"id": "c1", "callDuration": 60.0}, {"id": "c2", "callDuration": 61.5},
+                          {"id": "c3", "callDuration": 62}], settings.CONTACTS, INJECTED, "/e", rejections)
+    assert [r["call_duration"] for r in rows] == [60, None, 62]
+    assert [r.record["id"] for r in rejections] == ["c2"] and "61.5" in rejections[0].reason
 
 
 @pytest.mark.parametrize("record", [{"status": "completed"}, {"id": ""}, {"id": None}, ["not", "an", "object"]])
