@@ -23,6 +23,7 @@ class CallsyncConfig(BaseConfiguration):
     """Every `[callsync]` key and its default (README, Configuration)."""
 
     staleness_s: float = 3600.0  # refetch an open job whose last fetch is older (0: every run)
+    settle_s: float = 21600.0  # a terminal job is fetched once more this long after, then frozen (0: at once)
     max_concurrency: int = 8  # detail requests in flight per vendor (per vendor: sources.<vendor>.max_concurrency)
     package_rows: int = 50_000  # rows after which a package may load while the rest downloads (0: one package)
     timeout_s: float = 30.0
@@ -44,6 +45,7 @@ class VendorTuning(BaseConfiguration):
     """Per-vendor overrides in `[sources.<vendor>]`; None keeps the `[callsync]` value."""
 
     max_concurrency: Optional[int] = None  # noqa: UP045
+    settle_s: Optional[float] = None  # noqa: UP045
 
 
 def _resolve(spec: BaseConfiguration, *sections: str) -> BaseConfiguration:

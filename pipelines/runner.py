@@ -11,7 +11,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -250,9 +250,19 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     return run
 
 
-def _vendor_concurrency(vendor: str, default: int) -> int:
-    limit = vendor_tuning(vendor).max_concurrency
-    return default if limit is None else limit
+def vendor_settings(vendor: str, config: CallsyncConfig, pii: Pii, refresh: bool) -> tuple[SyncOptions, HttpSettings]:
+    """One vendor's options: `[callsync]`, overridden by what `[sources.<vendor>]` sets."""
+    tuning = vendor_tuning(vendor)
+    concurrency = config.max_concurrency if tuning.max_concurrency is None else tuning.max_concurrency
+    if concurrency < 1:
+        raise ConfigError(f"{vendor}: max_concurrency is {concurrency}; it must allow at least one request "
+                          f"(callsync.max_concurrency or sources.{vendor}.max_concurrency)")
+    options = SyncOptions(staleness_s=config.staleness_s, refresh=refresh, max_concurrency=concurrency, pii=pii,
+                          settle_s=config.settle_s if tuning.settle_s is None else tuning.settle_s,
+                          package_rows=config.package_rows or None)
+    http = HttpSettings(timeout_s=config.timeout_s, retry_after_max_s=config.retry_after_max_s,
+                        max_attempts=config.max_attempts, max_concurrency=concurrency)
+    return options, http
 
 
 def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None = None,
@@ -275,15 +285,8 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
 
     warehouse = resolve_warehouse(destination, duckdb_path)
     config = callsync_config()
-    options = SyncOptions(staleness_s=config.staleness_s, refresh=refresh, max_concurrency=config.max_concurrency,
-                          pii=pii_policy(config), package_rows=config.package_rows or None)
-    http = HttpSettings(timeout_s=config.timeout_s, retry_after_max_s=config.retry_after_max_s,
-                        max_attempts=config.max_attempts, max_concurrency=options.max_concurrency)
-    concurrency = {spec.name: _vendor_concurrency(spec.name, options.max_concurrency) for spec in specs}
-    for vendor, limit in concurrency.items():
-        if limit < 1:
-            raise ConfigError(f"{vendor}: max_concurrency is {limit}; it must allow at least one request "
-                              f"(callsync.max_concurrency or sources.{vendor}.max_concurrency)")
+    pii = pii_policy(config)
+    settings = {spec.name: vendor_settings(spec.name, config, pii, refresh) for spec in specs}
     result = SyncResult()
     if warehouse.is_duckdb:
         check_writable(warehouse.duckdb_path)
@@ -291,11 +294,10 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
         connection = open_duckdb(warehouse.duckdb_path) if warehouse.is_duckdb else None
         try:
             for spec in specs:
-                vendor_options = replace(options, max_concurrency=concurrency[spec.name])
-                vendor_http = replace(http, max_concurrency=concurrency[spec.name])
-                for account, config in accounts[spec.name].items():
-                    result.runs.append(sync_account(spec, account, config, warehouse, vendor_options, vendor_http,
-                                                    on_progress, connection))
+                options, http = settings[spec.name]
+                for account, keys in accounts[spec.name].items():
+                    result.runs.append(sync_account(spec, account, keys, warehouse, options, http, on_progress,
+                                                    connection))
             if connection is not None:  # dlt's steps set it to the last vendor's dataset
                 connection.execute("reset search_path")
             build_models(warehouse, result, connection)

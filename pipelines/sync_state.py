@@ -22,19 +22,22 @@ from pipelines.records import Column, Table
 SYNC_STATE = Table(
     "sync_state",
     (Column("account", "text"), Column("job_id", "text"), Column("fingerprint", "text"),
-     Column("fetched_at", "timestamp"), Column("frozen", "bool"), Column("is_deleted", "bool")),
+     Column("fetched_at", "timestamp"), Column("terminal_fetched_at", "timestamp"), Column("frozen", "bool"),
+     Column("is_deleted", "bool")),
     primary_key=("account", "job_id"), keep_extra=False,
 )
 
 
 @dataclass(frozen=True)
 class JobState:
-    """What the last loaded run knew about a job."""
+    """What the last loaded run knew about a job. `terminal_fetched_at`: its first fetch as terminal,
+    which starts the settle window."""
 
     fingerprint: str | None
     fetched_at: datetime | None
     frozen: bool
     is_deleted: bool
+    terminal_fetched_at: datetime | None = None
 
 
 def fingerprint(values: Iterable[Any]) -> str:
@@ -42,28 +45,46 @@ def fingerprint(values: Iterable[Any]) -> str:
     return hashlib.sha1(orjson.dumps(list(values), default=str)).hexdigest()[:16]
 
 
-def needs_fetch(prev: JobState | None, fp: str, now: datetime, staleness_s: float,
-                refresh: bool = False) -> bool:
-    """Whether a listed job's detail must be fetched this run.
+@dataclass(frozen=True)
+class FetchPolicy:
+    """When a listed job's detail is fetched (DESIGN §5): `[callsync] staleness_s` for open jobs,
+    `settle_s` for terminal ones, `--refresh`."""
 
-    New or changed jobs always; frozen jobs only when their fingerprint moves (a resumed
-    batch); other jobs on `--refresh` or once their last fetch is older than `staleness_s`,
-    because a list cannot show every change (a contact going from queued to dialing moves
-    no counter).
-    """
-    if prev is None or prev.is_deleted or prev.fingerprint != fp:
-        return True
-    if prev.frozen:
-        return False
-    if refresh or prev.fetched_at is None:
-        return True
-    return (now - prev.fetched_at).total_seconds() >= staleness_s
+    staleness_s: float
+    settle_s: float = 0.0
+    refresh: bool = False
+
+    def needs_fetch(self, prev: JobState | None, fp: str, is_terminal: bool, now: datetime) -> bool:
+        """New or changed jobs always; frozen jobs only when their fingerprint moves (a resumed
+        batch); a terminal job once more `settle_s` after its first terminal fetch (late analysis,
+        recordings and corrected counters arrive after a job ends); other jobs on `--refresh` or
+        once their last fetch is older than `staleness_s`, because a list cannot show every
+        change (a contact going from queued to dialing moves no counter)."""
+        if prev is None or prev.is_deleted or prev.fingerprint != fp:
+            return True
+        if prev.frozen:
+            return False
+        if self.refresh or prev.fetched_at is None:
+            return True
+        if is_terminal and prev.terminal_fetched_at is not None:
+            return (now - prev.terminal_fetched_at).total_seconds() >= self.settle_s
+        return (now - prev.fetched_at).total_seconds() >= self.staleness_s
+
+    def fetched(self, account: str, job_id: str, fp: str, is_terminal: bool, prev: JobState | None,
+                now: datetime) -> dict:
+        """The state row of a job fetched now: a terminal job freezes once a fetch came `settle_s`
+        after its first terminal fetch (at once when `settle_s` is 0)."""
+        since = None
+        if is_terminal:
+            since = prev.terminal_fetched_at if prev and prev.terminal_fetched_at else now
+        frozen = is_terminal and (now - since).total_seconds() >= self.settle_s
+        return state_row(account, job_id, fp, now, frozen=frozen, terminal_fetched_at=since)
 
 
 def state_row(account: str, job_id: str, fp: str | None, fetched_at: datetime | None,
-              frozen: bool, is_deleted: bool = False) -> dict:
+              frozen: bool, is_deleted: bool = False, terminal_fetched_at: datetime | None = None) -> dict:
     return {"account": account, "job_id": job_id, "fingerprint": fp, "fetched_at": fetched_at,
-            "frozen": frozen, "is_deleted": is_deleted}
+            "terminal_fetched_at": terminal_fetched_at, "frozen": frozen, "is_deleted": is_deleted}
 
 
 def load_known_jobs(sql_client_factory, account: str) -> dict[str, JobState]:
@@ -74,9 +95,9 @@ def load_known_jobs(sql_client_factory, account: str) -> dict[str, JobState]:
         with sql_client_factory() as client:
             table = client.make_qualified_table_name("sync_state")
             rows = client.execute_sql(
-                f"select job_id, fingerprint, fetched_at, frozen, is_deleted from {table} where account = %s",
-                account)
+                f"select job_id, fingerprint, fetched_at, frozen, is_deleted, terminal_fetched_at from {table} "
+                "where account = %s", account)
     except DatabaseUndefinedRelation:
         return {}
-    return {job_id: JobState(fp, fetched_at, bool(frozen), bool(deleted))
-            for job_id, fp, fetched_at, frozen, deleted in rows or []}
+    return {job_id: JobState(fp, fetched_at, bool(frozen), bool(deleted), terminal_at)
+            for job_id, fp, fetched_at, frozen, deleted, terminal_at in rows or []}

@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+from pipelines.process import tune_before_imports
 from pipelines.simulator import SimulatorServer, World
+
+tune_before_imports()  # as the command does: dlt's per-page Arrow hint warnings are intended
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """TalkifAI end to end against the simulator: the warehouse equals the ground truth."""
 from __future__ import annotations
 
+import duckdb
+
 from pipelines import runner
 from tests.conftest import assert_vendor_equals_truth, configure_talkifai, warehouse_rows
 
@@ -128,3 +130,29 @@ def test_job_history_has_one_row_per_changed_fingerprint(sim, workdir, monkeypat
     for job_id, *state in rows:
         loaded.setdefault(job_id, []).append(tuple(state))
     assert loaded == snapshots
+
+
+def test_a_finished_job_is_fetched_once_more_after_the_settle_window_then_frozen(sim, workdir, monkeypatch):
+    """Late analysis and corrected counters land after a job ends: one more fetch `settle_s` later."""
+    import time
+
+    configure_talkifai(monkeypatch, sim, staleness_s=3600)
+    settle_s = 8.0
+    monkeypatch.setenv("SOURCES__TALKIFAI__SETTLE_S", str(settle_s))  # per vendor, over [callsync] settle_s
+    db = workdir / "w.duckdb"
+    started = time.monotonic()  # before the run's own clock reading
+    assert runner.sync(["talkifai"], db).ok
+    finished = {j["job_id"] for j in sim.truth("talkifai")["jobs"] if j["is_terminal"]}
+    assert finished, "the world should start with finished jobs"
+    rounds = []
+    for settled in (False, True, True):
+        if settled:
+            time.sleep(max(0.0, started + settle_s + 0.2 - time.monotonic()))
+        sim.reset_requests()
+        assert runner.sync(["talkifai"], db).ok
+        rounds.append(set(detail_requests(sim)) & finished)
+    assert rounds == [set(), finished, set()]  # settling, fetched once more, frozen
+    con = duckdb.connect(str(db), read_only=True)
+    frozen = {j for (j,) in con.execute("select job_id from talkifai.sync_state where frozen").fetchall()}
+    con.close()
+    assert frozen == finished

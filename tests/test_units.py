@@ -13,7 +13,7 @@ from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.process import startup_objects_frozen
 from pipelines.records import Rejection, parse_record, parse_records
-from pipelines.sync_state import JobState, fingerprint, needs_fetch
+from pipelines.sync_state import FetchPolicy, JobState, fingerprint
 from pipelines.talkifai import TalkifaiApi, settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -93,7 +93,22 @@ STALE = 3600
     pytest.param(JobState("a", NOW, True, True), "a", False, True, id="deleted_reappeared"),
 ])
 def test_needs_fetch(prev, fp, refresh, expected):
-    assert needs_fetch(prev, fp, NOW, STALE, refresh) is expected
+    assert FetchPolicy(STALE, refresh=refresh).needs_fetch(prev, fp, False, NOW) is expected
+
+
+def test_a_terminal_job_is_fetched_once_more_a_settle_window_later_then_frozen():
+    policy, hour = FetchPolicy(staleness_s=0, settle_s=6 * 3600), timedelta(hours=1)
+    first = policy.fetched("a", "j1", "fp", True, None, NOW)
+    assert (first["frozen"], first["terminal_fetched_at"]) == (False, NOW)
+    settling = JobState("fp", NOW, False, False, terminal_fetched_at=NOW)
+    assert not policy.needs_fetch(settling, "fp", True, NOW + 5 * hour)  # staleness 0 does not apply
+    assert policy.needs_fetch(settling, "fp", True, NOW + 6 * hour)
+    assert policy.needs_fetch(settling, "corrected", True, NOW + hour)  # a changed counter still counts
+    assert not policy.fetched("a", "j1", "corrected", True, settling, NOW + hour)["frozen"]
+    last = policy.fetched("a", "j1", "fp", True, settling, NOW + 6 * hour)
+    assert (last["frozen"], last["terminal_fetched_at"]) == (True, NOW)
+    assert FetchPolicy(STALE, settle_s=0).fetched("a", "j1", "fp", True, None, NOW)["frozen"]
+    assert policy.fetched("a", "j1", "fp", False, settling, NOW)["terminal_fetched_at"] is None  # resumed
 
 
 def test_detail_fetcher_reports_every_task_and_its_end():

@@ -18,19 +18,21 @@ from pipelines.engine.tables import SYNC_ERRORS, TableWriter, history_table
 from pipelines.http import AuthError, HttpError, NotFound, VendorClient
 from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Rejection, Table, parse_arrow, rejected_rows
-from pipelines.sync_state import SYNC_STATE, JobState, needs_fetch, state_row
+from pipelines.sync_state import SYNC_STATE, FetchPolicy, JobState, state_row
 
 PACKAGE_BREAK = object()  # yielded where what came before may be loaded as one package
 
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """How much to fetch: `[callsync] staleness_s`, `--refresh`, `max_concurrency`; how to store
+    """How much to fetch: `[callsync] staleness_s` and `settle_s` (sync_state.FetchPolicy), `--refresh`,
+    `max_concurrency`; how to store
     personal data: `[callsync] pii` (pipelines.pii); and `package_rows` (`[callsync] package_rows`):
     the size after which a package may end and load while the rest downloads (see package_full).
     None: the whole run is one package, what a caller that runs the source once expects."""
 
     staleness_s: float = CallsyncConfig.staleness_s
+    settle_s: float = CallsyncConfig.settle_s
     refresh: bool = False
     max_concurrency: int = CallsyncConfig.max_concurrency
     pii: Pii = field(default_factory=Pii)
@@ -133,7 +135,8 @@ class SyncRun:
         self.api, self.client, self.account, self.known = api, client, account, known
         self.options, self.stats, self.control = options, stats, control or SyncControl()
         self.now = datetime.now(UTC)
-        self.staleness = options.staleness_s if api.staleness_s is None else api.staleness_s
+        staleness = options.staleness_s if api.staleness_s is None else api.staleness_s
+        self.policy = FetchPolicy(staleness, options.settle_s, options.refresh)
         self.out = TableWriter(stats.rows)
         self.listed: dict[str, ListedJob] = {}
         self.pending: dict[str, _PendingJob] = {}
@@ -164,7 +167,7 @@ class SyncRun:
                     continue
                 self.listed[job.job_id] = job
                 prev = self.known.get(job.job_id)
-                if needs_fetch(prev, job.fingerprint, self.now, self.staleness, self.options.refresh):
+                if self.policy.needs_fetch(prev, job.fingerprint, job.is_terminal, self.now):
                     self.pending[job.job_id] = _PendingJob(job, page.slice(i, 1), job.parts)
                     for part in range(1, job.parts + 1):
                         fetcher.submit(DetailTask(job.job_id, part, job.parts))
@@ -216,7 +219,8 @@ class SyncRun:
             self.detail_rows += pending.rows
             for table, data in pending.pages:
                 yield from self.out.add(table, data)
-            self.states.append(state_row(self.account, job_id, job.fingerprint, self.now, frozen=job.is_terminal))
+            self.states.append(self.policy.fetched(self.account, job_id, job.fingerprint, job.is_terminal, prev,
+                                                   self.now))
         elif _fatal(outcome):
             raise outcome
         elif isinstance(outcome, NotFound):  # deleted between list and detail: keep what was last fetched
