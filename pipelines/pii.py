@@ -74,7 +74,11 @@ DEFAULT_REGION = "US"
 MIN_TEXT_DIGITS = 7  # fewest digits of a number in international form (+683 7290, Niue)
 
 _DIGIT = re.compile(r"\d")
-_ENOUGH_DIGITS = re.compile(r"(?:\D*\d){%d}" % MIN_TEXT_DIGITS)
+# Digits joined the way the library's matcher joins a number's blocks (up to 4 punctuation marks, 'x'
+# among them); an ISO date (and time) is no number, and in JSON text it is everywhere.
+_DIGIT_RUN = re.compile(r"\d+(?:[\Wxー]{1,4}\d+)*")
+_DATE_TIME = re.compile(r"(?<![\d-])(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+                        r"(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?)?(?![\d-])")
 _NON_DIGITS = re.compile(r"\D")
 _DIGIT_GROUPS = re.compile(r"\d+")
 
@@ -108,6 +112,25 @@ def _possible(value: str, region: str) -> phonenumbers.PhoneNumber | None:
     except NumberParseException:
         return None
     return number if phonenumbers.is_possible_number_with_reason(number) == ValidationResult.IS_POSSIBLE else None
+
+
+def _may_hold_number(text: str, grouped: bool = False) -> bool:
+    """Whether the matcher could find a number in `text` (with two digit groups or more, `grouped`):
+    a cheap test run first, since free text is mostly words, dates and ids."""
+    for run in _DIGIT_RUN.finditer(_DATE_TIME.sub(" ", text)):
+        digits = _NON_DIGITS.sub("", run.group())
+        if len(digits) >= MIN_TEXT_DIGITS and (not grouped or len(digits) < len(run.group())):
+            return True
+    return False
+
+
+def _splice(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
+    """`text` with each (start, end, replacement) span, in order, replaced."""
+    parts, end = [], 0
+    for start, stop, new in spans:
+        parts += (text[end:start], new)
+        end = stop
+    return "".join(parts) + text[end:]
 
 
 def _written_as_formatted(text: str, match: phonenumbers.PhoneNumberMatch) -> bool:
@@ -202,21 +225,19 @@ class Pii:
 
     def text(self, value: str) -> str:
         """Free text with every phone number found in it masked or hashed (see the module docstring)."""
-        if not self.active or not _ENOUGH_DIGITS.match(value):
+        if not self.active or not _may_hold_number(value):
             return value
-        parts, end = [], 0
-        for start, stop, number in self._numbers_in(value):
-            parts += (value[end:start], self._protected(number))
-            end = stop
-        return "".join(parts) + value[end:] if parts else value
+        return _splice(value, ((start, end, self._protected(number)) for start, end, number in self._numbers_in(value)))
 
     def _numbers_in(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, E.164) of each number in `text`, in order: the library's valid numbers, then
         possible ones written exactly as the library formats them, where no valid one is."""
         found = [(m.start, m.end, m.number) for m in PhoneNumberMatcher(text, self.region, leniency=Leniency.VALID)]
-        for m in PhoneNumberMatcher(text, self.region, leniency=Leniency.POSSIBLE):
-            if _written_as_formatted(text, m) and not any(s < m.end and m.start < e for s, e, _ in found):
-                found.append((m.start, m.end, m.number))
+        rest = _splice(text, ((start, end, " ") for start, end, _ in found))  # the text around them
+        if _may_hold_number(rest, grouped=True):  # skip a search that could find nothing
+            for m in PhoneNumberMatcher(text, self.region, leniency=Leniency.POSSIBLE):
+                if _written_as_formatted(text, m) and not any(s < m.end and m.start < e for s, e, _ in found):
+                    found.append((m.start, m.end, m.number))
         return sorted((start, end, phonenumbers.format_number(number, PhoneNumberFormat.E164))
                       for start, end, number in found if not text.endswith("h_", 0, start))  # not in a hash
 
