@@ -40,10 +40,12 @@ its range, 212-555-0100 included; written without a national prefix the region r
 touching a letter, it is not one), or a possible one written in exactly the library's own digit
 groups (`07700 900123`, `(555) 123-4567`: fictional ranges test data uses). A number field needs only
 a possible number, but text is full of digit runs of a possible length, which these rules leave
-alone: Unix timestamps in seconds or milliseconds, dates, ids and words with digits. Text with
-fewer than 7 digits is not searched (no number in international form has fewer). Not recognised:
-a number followed by another digit group with the same spacing (`+1 212 555 0100 2026`), and one
-written with `00` in a region that dials abroad with another prefix (`0044 20 ...` in the US).
+alone: Unix timestamps in seconds or milliseconds, dates, ids and words with digits. The search
+costs tens of microseconds, so text is searched only when it has a run of 7 digits or more (joined
+as the matcher joins a number's blocks) outside ISO dates and times: no number in international
+form has fewer. Not recognised: a number followed by another digit group with the same spacing
+(`+1 212 555 0100 2026`), one written like an ISO date (`2026-11-01`), and one written with `00`
+in a region that dials abroad with another prefix (`0044 20 ...` in the US).
 
 The mode in force (and an id of the key, never the key) is recorded per account in the raw table
 `<vendor>.personal_data`, loaded with the data it describes; `analytics.contacts.pii_mode` shows it
