@@ -375,3 +375,99 @@ def test_errors_rejections_and_unknown_fields_carry_no_number():
     assert tables["sync_errors"][0]["error"].endswith(f'invalid number {PII.hash("+12125550100")}"}}')
     assert tables["jobs"][0]["description"] == f"call {PII.hash('+12125550100')}"
     assert len(tables["rejected_records"]) == 2 and tables["personal_data"][0]["pii_mode"] == "hashed"
+
+
+@pytest.mark.parametrize("value, region, expected", [
+    ("020 7946 0958", "GB", "+442079460958"),  # national form, read in the configured region
+    ("020 7946 0958", "US", None),             # not a possible US number (was +02079460958)
+    ("00442079460958", "US", "+442079460958"),  # 00, the international prefix (was +00442079460958)
+    ("00 44 20 7946 0958", "GB", "+442079460958"),
+    ("011 44 20 7946 0958", "US", "+442079460958"),
+    ("+1 212 555 0100 ext. 12", "US", "+12125550100"),  # the extension is not part of the number
+    ("2125550100", "US", "+12125550100"),
+    ("+1 (212) 555-0100", "GB", "+12125550100"),  # international form: the region does not matter
+    ("555-0100", "US", None),  # no area code: no E.164 form
+    ("+02079460958", "US", None),
+    ("anonymous", "US", None),
+])
+def test_e164_reads_numbers_with_the_region(value, region, expected):
+    assert e164(value, region) == expected
+
+
+def test_one_key_in_every_mode():
+    """as_is keys a number as its E.164 form, the form the masked and hashed keys are the hash of;
+    a value that is not a possible number keys as its stripped text."""
+    for value in ("2125550100", "12125550100", "+1 (212) 555-0100", "+1 212 555 0100 ext. 12", 12125550100,
+                  12125550100.0):
+        assert Pii().key_of(value) == "+12125550100"
+        assert PII.key_of(value) == Pii("masked", KEY.encode()).key_of(value) == PII.hash("+12125550100")
+    for value, key in ((" anonymous ", "anonymous"), ("+02079460958", "+02079460958"), ("555-0100", "555-0100")):
+        assert Pii().key_of(value) == key and PII.key_of(value) == PII.hash(key)
+    assert Pii().key_of("  ") is None and PII.key_of("") is None and Pii().key_of({"n": 1}) is None
+    uk = Pii("hashed", KEY.encode(), region="GB")
+    assert Pii(region="GB").key_of("020 7946 0958") == "+442079460958"
+    assert uk.key_of("020 7946 0958") == uk.key_of("+44 20 7946 0958") == PII.hash("+442079460958")
+    assert PII.key_of("020 7946 0958") == PII.hash("020 7946 0958")  # not a US number: its text
+
+
+def test_number_fields_never_stay_readable():
+    """A declared number field with digits is masked or hashed even when it is not a possible number."""
+    masked = Pii("masked", KEY.encode())
+    assert PII.number("+1 212 555 0100 ext. 12") == PII.hash("+12125550100")
+    assert masked.number("+1 212 555 0100 ext. 12") == "***0100"
+    assert PII.number("+02079460958") == PII.hash("+02079460958") and masked.number("+02079460958") == "***0958"
+    assert Pii("masked", KEY.encode(), region="GB").number("07700 900123") == "***0123"
+
+
+def test_uk_numbers_in_free_text():
+    text = 'call 020 7946 0958 or 07700 900123 (mobile), "+44 20 7946 0958" or 00 44 7911 123456 ext. 5.'
+    uk = Pii("hashed", KEY.encode(), region="GB")
+    h, m, w = PII.hash("+442079460958"), PII.hash("+447700900123"), PII.hash("+447911123456")
+    assert uk.text(text) == f'call {h} or {m} (mobile), "{h}" or {w}.'
+    assert Pii("masked", KEY.encode(), region="gb").text(text) == \
+        'call ***0958 or ***0123 (mobile), "***0958" or ***3456.'
+    # In the US a UK number in national form is not a number; in international form it is.
+    assert PII.text(text) == f'call 020 7946 0958 or 07700 900123 (mobile), "{h}" or 00 44 7911 123456 ext. 5.'
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "FR", "IN"])
+def test_timestamps_dates_and_ids_stay_in_every_region(region):
+    text = ('at 1761984000 or 1761984000123 ms (2026-11-01T08:00:00Z, 01/11/2026 08:00), '
+            'job_1761984000, batch_a1b2c3d4e5f6, C001-000001, v1.2.3, 12.5% of 1200000 calls')
+    pii = Pii("hashed", KEY.encode(), region=region)
+    assert pii.text(text) == text
+    assert pii.scrub({"at": 1761984000, "ms": 1761984000123, "n": 1200000}) == \
+        {"at": 1761984000, "ms": 1761984000123, "n": 1200000}
+
+
+def test_text_without_seven_digits_outside_dates_is_not_searched(monkeypatch):
+    """The library's search is costly: text that cannot hold a number is not searched."""
+    h = PII.hash("+12125550100")
+    assert PII.text("2026-11-01T08:00:00Z: call 212-555-0100") == f"2026-11-01T08:00:00Z: call {h}"
+    import pipelines.pii as pii
+
+    def fail(*args, **kwargs):
+        raise AssertionError("searched")
+
+    monkeypatch.setattr(pii, "PhoneNumberMatcher", fail)
+    for text in ("call +683 729 today", '{"at": "2026-11-01T08:00:00.123Z", "to": "2026-11-02 09:30", "n": 42}'):
+        assert PII.text(text) == text  # six digits; dates and times
+    for text in ("call +683 7290 today", "on 2026-11-01 call 2026-1101"):
+        with pytest.raises(AssertionError, match="searched"):
+            PII.text(text)
+
+
+@pytest.mark.parametrize("region", ["XX", "USA", "", "001"])
+def test_an_unknown_region_is_a_one_line_error(region):
+    with pytest.raises(ValueError, match=f"^callsync.default_region = {region!r} is not a region phonenumbers "
+                                         "knows") as error:
+        Pii(region=region)
+    assert "\n" not in str(error.value)
+    assert Pii(region=" gb ").region == "GB"
+
+
+def test_repeated_numbers_are_parsed_once():
+    e164.cache_clear()
+    for _ in range(3):
+        PII.number("+1 (646) 555-0100")
+    assert e164.cache_info().misses == 1 and e164.cache_info().hits == 2
