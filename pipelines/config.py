@@ -31,6 +31,7 @@ class CallsyncConfig(BaseConfiguration):
     retry_after_max_s: float = 60.0
     lock_timeout_s: float = 0.0
     pii: str = "as_is"
+    default_region: str = "US"  # phone numbers in national form are read as this country's (pipelines.pii)
     pii_key: Optional[TSecretStrValue] = None  # noqa: UP045 (dlt reads the annotation at runtime)
     duckdb: Optional[str] = None  # noqa: UP045
     duckdb_memory_limit: str = "128MB"

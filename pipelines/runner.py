@@ -62,11 +62,12 @@ class SyncResult:
 
 
 def pii_policy(config: CallsyncConfig) -> Pii:
-    """`[callsync] pii` (as_is, masked, hashed) and its key `[callsync] pii_key`, read as a secret."""
+    """`[callsync] pii` (as_is, masked, hashed), its key `[callsync] pii_key` (a secret), and the
+    `default_region` national numbers are read in."""
     mode = config.pii.strip().lower()
     key = config.pii_key if mode != "as_is" else None
     try:
-        return Pii(mode, str(key).encode() if key else b"")
+        return Pii(mode, str(key).encode() if key else b"", config.default_region)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 

@@ -296,6 +296,7 @@ def test_a_warehouse_loaded_before_modes_existed_counts_as_as_is(workdir):
     ({"CALLSYNC__PII": "hashed"}, "needs callsync.pii_key"),
     ({"CALLSYNC__PII": "masked", "CALLSYNC__PII_KEY": "short"}, "too short"),
     ({"CALLSYNC__PII": "encrypted", "CALLSYNC__PII_KEY": KEY}, "is not one of as_is, masked, hashed"),
+    ({"CALLSYNC__DEFAULT_REGION": "XX"}, "callsync.default_region = 'XX' is not a region"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(world, workdir, settings, message):
     env = {**env_for(world, None, key=None), **settings}

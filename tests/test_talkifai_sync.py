@@ -89,6 +89,7 @@ def test_deleted_job_is_flagged_and_left_out_of_marts(sim, workdir, monkeypatch)
 
 def test_refresh_refetches_open_jobs_only(sim, workdir, monkeypatch):
     configure_talkifai(monkeypatch, sim, staleness_s=None)
+    monkeypatch.setenv("CALLSYNC__SETTLE_S", "0")  # finished jobs freeze at their first fetch
     db = workdir / "w.duckdb"
     assert runner.sync(["talkifai"], db).ok
     open_jobs = {j["job_id"] for j in sim.truth("talkifai")["jobs"] if not j["is_terminal"]}
