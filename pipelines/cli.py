@@ -1,6 +1,6 @@
 """The `callsync` command: sync, models, simulate, demo.
 
-Exit codes (DESIGN §2): 0 ok; 1 some vendor or account failed (the others loaded);
+Exit codes (DESIGN §2): 0 ok; 1 some vendor, account or job failed (the rest loaded);
 2 usage or configuration error; 3 another sync holds the warehouse lock.
 """
 from __future__ import annotations

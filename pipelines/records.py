@@ -155,7 +155,7 @@ class Rejection:
 REJECTED_RECORDS = Table(
     "rejected_records",
     (Column("vendor", "text"), Column("account", "text"), Column("endpoint", "text"),
-     Column("raw", "json"), Column("reason", "text"), Column("at", "timestamp")),
+     Column("raw", "json"), Column("reason", "text"), Column("occurred_at", "timestamp")),
     write_disposition="append", keep_extra=False,
 )
 
@@ -199,6 +199,19 @@ def _scalar_columns(objects: list[dict], table: Table) -> dict[str, pa.Array]:
         return {}
 
 
+def _extra_fields(objects: list[dict], known: frozenset[str], problems: dict[int, list[str]]) -> pa.Array:
+    """The fields a table does not declare, as one JSON value per record."""
+    out: list[str | None] = []
+    for i, record in enumerate(objects):
+        extra = None if record.keys() <= known else {k: v for k, v in record.items() if k not in known}
+        try:
+            out.append(None if extra is None else _json(extra))
+        except TypeError as e:  # nested deeper than JSON serialisers go
+            out.append(None)
+            problems.setdefault(i, []).append(f"extra_fields: {e}")
+    return pa.array(out, pa.string())
+
+
 def parse_arrow(
     records: Iterable[Any],
     table: Table,
@@ -225,10 +238,7 @@ def parse_arrow(
         elif col.source is not None:
             arrays.append(_convert_column([r.get(col.source) for r in objects], col, problems))
         elif col.name == "extra_fields" and table.keep_extra:
-            known = table.known_sources
-            arrays.append(pa.array(
-                [None if r.keys() <= known else _json({k: v for k, v in r.items() if k not in known})
-                 for r in objects], pa.string()))
+            arrays.append(_extra_fields(objects, table.known_sources, problems))
         else:
             arrays.append(pa.array([injected.get(col.name)] * n, ARROW_TYPES[col.type]))
     parsed = pa.Table.from_arrays(arrays, schema=table.arrow_schema)
@@ -263,6 +273,19 @@ def parse_record(record: Any, table: Table, injected: dict[str, Any], endpoint: 
     return rows[0] if rows else None
 
 
-def rejected_rows(vendor: str, account: str, rejections: list[Rejection], at: datetime) -> list[dict]:
-    return [{"vendor": vendor, "account": account, "endpoint": r.endpoint, "raw": _json(r.record),
-             "reason": r.reason, "at": at} for r in rejections]
+RAW_TEXT_MAX = 10_000  # characters of a record kept when it cannot be written as JSON
+
+
+def raw_json(record: Any) -> str:
+    """The record as JSON for `rejected_records.raw`; one that JSON cannot hold (nested deeper than
+    the serialiser allows, ~255 levels) is kept as a truncated JSON string of its text, so the
+    rejection itself never fails the run."""
+    try:
+        return _json(record)
+    except TypeError:  # orjson.JSONEncodeError
+        return _json(repr(record)[:RAW_TEXT_MAX])
+
+
+def rejected_rows(vendor: str, account: str, rejections: list[Rejection], occurred_at: datetime) -> list[dict]:
+    return [{"vendor": vendor, "account": account, "endpoint": r.endpoint, "raw": raw_json(r.record),
+             "reason": r.reason, "occurred_at": occurred_at} for r in rejections]

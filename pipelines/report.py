@@ -52,7 +52,7 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
 def print_sync(result: SyncResult, verbose: bool = False) -> None:
     for r in result.runs:
         name = f"{r.vendor}/{r.account}"
-        if not r.ok:
+        if r.error is not None:
             if verbose and r.traceback:
                 err.print(r.traceback, markup=False)
             err.print(f"{name}: FAILED — {r.error}", markup=False)

@@ -45,7 +45,8 @@ class VendorRun:
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        """Everything listed was loaded: the account did not fail, and none of its jobs did."""
+        return self.error is None and not self.stats.jobs_failed
 
 
 @dataclass

@@ -103,7 +103,7 @@ def test_a_job_that_keeps_failing_is_recorded_and_retried_next_run(sim, workdir,
     db = workdir / "w.duckdb"
     result = runner.sync(["talkifai"], db)
     run = result.runs[0]
-    assert (run.ok, run.stats.jobs_failed) == (True, 1)
+    assert (run.ok, result.ok, run.error, run.stats.jobs_failed) == (False, False, None, 1)  # exit 1
     assert run.stats.jobs_fetched == len(truth["jobs"]) - 1
     assert [e.split(":")[0] for e in run.stats.errors] == [f"job {broken}"]
     (job_id, error), = query(db, "select job_id, error from talkifai.sync_errors")

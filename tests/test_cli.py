@@ -150,7 +150,7 @@ def test_wrong_base_url_names_the_setting(sim, workdir):
 
 def test_two_real_syncs_never_interleave(sim, workdir):
     """The second process exits 3 at once; with a lock timeout it waits and then syncs."""
-    sim.set_faults(latency_s=0.15)  # makes the first sync last a few seconds
+    sim.set_faults(latency_s=0.5)  # makes the first sync last several seconds, longer than a start-up
     env = talkifai_env(sim, CALLSYNC__MAX_CONCURRENCY="1")
     cmd = [sys.executable, "-m", "pipelines.cli", "sync", "--duckdb", "w.duckdb"]
     lock = pipelines_dir_for((workdir / "w.duckdb").resolve()) / "sync.lock"

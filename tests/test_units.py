@@ -12,7 +12,7 @@ from pipelines.engine import DetailTask
 from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.process import startup_objects_frozen
-from pipelines.records import Rejection, parse_record, parse_records
+from pipelines.records import RAW_TEXT_MAX, Rejection, parse_record, parse_records, rejected_rows
 from pipelines.sync_state import FetchPolicy, JobState, fingerprint
 from pipelines.talkifai import TalkifaiApi, settings
 
@@ -242,3 +242,19 @@ def test_objects_from_before_a_sync_are_frozen_only_while_it_runs():
         assert gc.get_freeze_count() >= frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_value_nested_too_deep_for_json_is_rejected_and_the_rest_loads():
+    """orjson parses 1,024 levels but writes only 254: the value loads as NULL, its record is
+    kept in rejected_records as truncated text, and the page's other records load."""
+    deep: object = 1
+    for _ in range(600):
+        deep = [deep]
+    rejections: list[Rejection] = []
+    records = [{"id": "c1", "contactData": deep}, {"id": "c2", "sentiment": deep}, {"id": "c3", "status": "queued"}]
+    rows = parse_records(records, settings.CONTACTS, INJECTED, "/e", rejections)
+    assert [(r["id"], r["contact_data"], r["extra_fields"]) for r in rows] == [
+        ("c1", None, None), ("c2", None, None), ("c3", None, None)]
+    assert [r.record["id"] for r in rejections] == ["c1", "c2"]
+    raws = [row["raw"] for row in rejected_rows("talkifai", "default", rejections, NOW)]
+    assert all(isinstance(orjson.loads(raw), str) and len(orjson.loads(raw)) <= RAW_TEXT_MAX for raw in raws)

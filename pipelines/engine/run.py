@@ -240,7 +240,7 @@ class SyncRun:
         self.stats.jobs_failed += 1
         self.stats.errors.append(pii.text(f"job {job_id}: {error}"))
         self.errors.append({"vendor": self.api.vendor, "account": self.account, "job_id": job_id,
-                            "error": pii.text(str(error)), "at": self.now})
+                            "error": pii.text(str(error)), "occurred_at": self.now})
 
     # --- package ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pipelines.records import Column, Table
 SYNC_ERRORS = Table(
     "sync_errors",
     (Column("vendor", "text"), Column("account", "text"), Column("job_id", "text"),
-     Column("error", "text"), Column("at", "timestamp")),
+     Column("error", "text"), Column("occurred_at", "timestamp")),
     write_disposition="append", keep_extra=False,
 )
 
