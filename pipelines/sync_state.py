@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,21 +23,32 @@ SYNC_STATE = Table(
     "sync_state",
     (Column("account", "text"), Column("job_id", "text"), Column("fingerprint", "text"),
      Column("fetched_at", "timestamp"), Column("terminal_fetched_at", "timestamp"), Column("frozen", "bool"),
-     Column("is_deleted", "bool")),
+     Column("is_deleted", "bool"), Column("missing_since", "timestamp")),
     primary_key=("account", "job_id"), keep_extra=False,
 )
+
+
+MISSING_FOR_S = 3600.0  # at least this long between the two lists a job must be missing from
 
 
 @dataclass(frozen=True)
 class JobState:
     """What the last loaded run knew about a job. `terminal_fetched_at`: its first fetch as terminal,
-    which starts the settle window."""
+    which starts the settle window; `missing_since`: the first complete list it was missing from."""
 
     fingerprint: str | None
     fetched_at: datetime | None
     frozen: bool
     is_deleted: bool
     terminal_fetched_at: datetime | None = None
+    missing_since: datetime | None = None
+
+    def row(self, account: str, job_id: str) -> dict:
+        """The job's `sync_state` row."""
+        return {"account": account, "job_id": job_id, **asdict(self)}
+
+    def deleted(self) -> JobState:
+        return replace(self, frozen=True, is_deleted=True)
 
 
 def fingerprint(values: Iterable[Any]) -> str:
@@ -70,21 +81,23 @@ class FetchPolicy:
             return (now - prev.terminal_fetched_at).total_seconds() >= self.settle_s
         return (now - prev.fetched_at).total_seconds() >= self.staleness_s
 
-    def fetched(self, account: str, job_id: str, fp: str, is_terminal: bool, prev: JobState | None,
-                now: datetime) -> dict:
-        """The state row of a job fetched now: a terminal job freezes once a fetch came `settle_s`
+    def fetched(self, fp: str, is_terminal: bool, prev: JobState | None, now: datetime) -> JobState:
+        """The state of a job fetched now: a terminal job freezes once a fetch came `settle_s`
         after its first terminal fetch (at once when `settle_s` is 0)."""
         since = None
         if is_terminal:
             since = prev.terminal_fetched_at if prev and prev.terminal_fetched_at else now
         frozen = is_terminal and (now - since).total_seconds() >= self.settle_s
-        return state_row(account, job_id, fp, now, frozen=frozen, terminal_fetched_at=since)
+        return JobState(fp, now, frozen, False, terminal_fetched_at=since)
 
-
-def state_row(account: str, job_id: str, fp: str | None, fetched_at: datetime | None,
-              frozen: bool, is_deleted: bool = False, terminal_fetched_at: datetime | None = None) -> dict:
-    return {"account": account, "job_id": job_id, "fingerprint": fp, "fetched_at": fetched_at,
-            "terminal_fetched_at": terminal_fetched_at, "frozen": frozen, "is_deleted": is_deleted}
+    def missing(self, prev: JobState, now: datetime) -> JobState:
+        """The state of a job missing from a complete list whose own detail still answers: deleted
+        once it was missing from two complete lists at least max(staleness_s, 1 h) apart."""
+        if prev.missing_since is None:
+            return replace(prev, missing_since=now)
+        if (now - prev.missing_since).total_seconds() >= max(self.staleness_s, MISSING_FOR_S):
+            return prev.deleted()
+        return prev
 
 
 def load_known_jobs(sql_client_factory, account: str) -> dict[str, JobState]:
@@ -95,9 +108,9 @@ def load_known_jobs(sql_client_factory, account: str) -> dict[str, JobState]:
         with sql_client_factory() as client:
             table = client.make_qualified_table_name("sync_state")
             rows = client.execute_sql(
-                f"select job_id, fingerprint, fetched_at, frozen, is_deleted, terminal_fetched_at from {table} "
-                "where account = %s", account)
+                f"select job_id, fingerprint, fetched_at, frozen, is_deleted, terminal_fetched_at, missing_since "
+                f"from {table} where account = %s", account)
     except DatabaseUndefinedRelation:
         return {}
-    return {job_id: JobState(fp, fetched_at, bool(frozen), bool(deleted), terminal_at)
-            for job_id, fp, fetched_at, frozen, deleted, terminal_at in rows or []}
+    return {job_id: JobState(fp, fetched_at, bool(frozen), bool(deleted), terminal_at, missing)
+            for job_id, fp, fetched_at, frozen, deleted, terminal_at, missing in rows or []}

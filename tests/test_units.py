@@ -98,17 +98,26 @@ def test_needs_fetch(prev, fp, refresh, expected):
 
 def test_a_terminal_job_is_fetched_once_more_a_settle_window_later_then_frozen():
     policy, hour = FetchPolicy(staleness_s=0, settle_s=6 * 3600), timedelta(hours=1)
-    first = policy.fetched("a", "j1", "fp", True, None, NOW)
-    assert (first["frozen"], first["terminal_fetched_at"]) == (False, NOW)
+    first = policy.fetched("fp", True, None, NOW)
+    assert (first.frozen, first.terminal_fetched_at) == (False, NOW)
     settling = JobState("fp", NOW, False, False, terminal_fetched_at=NOW)
     assert not policy.needs_fetch(settling, "fp", True, NOW + 5 * hour)  # staleness 0 does not apply
     assert policy.needs_fetch(settling, "fp", True, NOW + 6 * hour)
     assert policy.needs_fetch(settling, "corrected", True, NOW + hour)  # a changed counter still counts
-    assert not policy.fetched("a", "j1", "corrected", True, settling, NOW + hour)["frozen"]
-    last = policy.fetched("a", "j1", "fp", True, settling, NOW + 6 * hour)
-    assert (last["frozen"], last["terminal_fetched_at"]) == (True, NOW)
-    assert FetchPolicy(STALE, settle_s=0).fetched("a", "j1", "fp", True, None, NOW)["frozen"]
-    assert policy.fetched("a", "j1", "fp", False, settling, NOW)["terminal_fetched_at"] is None  # resumed
+    assert not policy.fetched("corrected", True, settling, NOW + hour).frozen
+    last = policy.fetched("fp", True, settling, NOW + 6 * hour)
+    assert (last.frozen, last.terminal_fetched_at) == (True, NOW)
+    assert FetchPolicy(STALE, settle_s=0).fetched("fp", True, None, NOW).frozen
+    assert policy.fetched("fp", False, settling, NOW).terminal_fetched_at is None  # resumed
+
+
+def test_a_job_missing_from_complete_lists_is_deleted_only_an_hour_after_the_first():
+    policy, prev = FetchPolicy(staleness_s=0), JobState("fp", NOW, True, False)
+    first = policy.missing(prev, NOW)
+    assert (first.missing_since, first.is_deleted) == (NOW, False)
+    assert policy.missing(first, NOW + timedelta(minutes=59)) == first
+    assert policy.missing(first, NOW + timedelta(hours=1)).is_deleted
+    assert not FetchPolicy(staleness_s=3 * 3600).missing(first, NOW + timedelta(hours=2)).is_deleted
 
 
 def test_detail_fetcher_reports_every_task_and_its_end():

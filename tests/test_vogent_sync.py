@@ -104,7 +104,7 @@ def test_deleted_job_is_flagged_and_left_out_of_marts(sim, workdir, monkeypatch)
     assert result.ok and result.runs[0].stats.jobs_deleted == 1
     assert warehouse_rows(db, "jobs", ["is_deleted"], f"job_id = '{victim}'") == [(True,)]
     assert warehouse_rows(db, "job_success_rates", ["job_id"], f"job_id = '{victim}'") == []
-    assert victim not in detail_requests(sim)
+    assert detail_requests(sim) == {victim: 1}  # its own detail asked once: the 404 that proves it gone
     assert_equals_truth(sim, db)
 
 

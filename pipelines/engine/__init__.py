@@ -7,10 +7,10 @@ details, `DetailFetcher`), package (a job's rows with its state row, typed Arrow
 rejected records, cut where a package may load while the rest downloads). `account_resource`
 hands a run to dlt; the runner steers it through `SyncControl`.
 """
-from pipelines.engine.api import DetailPage, DetailTask, ListedJob, ResponseShapeError, VendorApi
+from pipelines.engine.api import DetailPage, DetailTask, ListedJob, PartialDetail, ResponseShapeError, VendorApi
 from pipelines.engine.resource import AccountRun, account_resource, vendor_resource
 from pipelines.engine.run import PACKAGE_BREAK, SyncControl, SyncOptions, SyncRun, SyncStats
 
-__all__ = ["PACKAGE_BREAK", "AccountRun", "DetailPage", "DetailTask", "ListedJob", "ResponseShapeError",
-           "SyncControl", "SyncOptions", "SyncRun", "SyncStats", "VendorApi", "account_resource",
-           "vendor_resource"]
+__all__ = ["PACKAGE_BREAK", "AccountRun", "DetailPage", "DetailTask", "ListedJob", "PartialDetail",
+           "ResponseShapeError", "SyncControl", "SyncOptions", "SyncRun", "SyncStats", "VendorApi",
+           "account_resource", "vendor_resource"]

@@ -16,6 +16,11 @@ class ResponseShapeError(HttpError):
     """A 200 response whose body is not the documented envelope."""
 
 
+class PartialDetail(HttpError):
+    """A job's detail that could not be read whole (Weya's re-walks over tied sort keys fell short):
+    the records that did arrive load, the job is recorded as failed and fetched again next run."""
+
+
 @dataclass(frozen=True)
 class ListedJob:
     """A job as its list row shows it. `parts`: detail pages the row promises, fetched as that

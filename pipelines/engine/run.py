@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,13 +12,14 @@ import pyarrow as pa
 
 from pipelines import failpoints
 from pipelines.config import CallsyncConfig
-from pipelines.engine.api import DetailPage, DetailTask, ListedJob, VendorApi
+from pipelines.engine.api import DetailPage, DetailTask, ListedJob, PartialDetail, VendorApi
 from pipelines.engine.fetcher import DONE, DetailFetcher
+from pipelines.engine.paging import IncompleteWalk
 from pipelines.engine.tables import SYNC_ERRORS, TableWriter, history_table
 from pipelines.http import AuthError, HttpError, NotFound, VendorClient
 from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Rejection, Table, parse_arrow, rejected_rows
-from pipelines.sync_state import SYNC_STATE, FetchPolicy, JobState, state_row
+from pipelines.sync_state import SYNC_STATE, FetchPolicy, JobState
 
 PACKAGE_BREAK = object()  # yielded where what came before may be loaded as one package
 
@@ -95,10 +96,11 @@ def package_full(package_rows: int, rows: int, caught_up: bool, rest: float) -> 
 @dataclass
 class _PendingJob:
     """A job whose detail is being fetched: its rows are held until every part arrived, so a job
-    loads whole or not at all, and never spans two packages."""
+    loads whole or not at all, and never spans two packages. A job missing from a complete list
+    has no `list_row`: its detail is fetched to tell a deleted job (404) from a list that left it out."""
 
     job: ListedJob
-    list_row: pa.Table
+    list_row: pa.Table | None
     parts_left: int
     pages: list[tuple[Table, pa.Table]] = field(default_factory=list)
     keys: set[tuple] = field(default_factory=set)
@@ -155,8 +157,22 @@ class SyncRun:
     # --- plan -------------------------------------------------------------------------------
 
     def plan(self, fetcher: DetailFetcher) -> Iterator[Any]:
-        """Read the list; submit the detail tasks of the jobs that need a fetch (sync_state.needs_fetch)
-        and yield the list rows of the others; record the jobs missing from the list as deleted."""
+        """Read the list; submit the detail tasks of the jobs that need a fetch (sync_state.FetchPolicy)
+        and yield the list rows of the others. When the list ended on the vendor's own end signal,
+        the known jobs missing from it are probed too (see finish)."""
+        try:
+            yield from self._read_list(fetcher)
+        except IncompleteWalk as e:  # what was listed is kept and fetched; nothing is missing on its word
+            self.record_failure(None, e)
+        else:
+            for job_id, prev in self.known.items():
+                if job_id not in self.listed and not prev.is_deleted:
+                    self._submit(ListedJob(job_id, prev.fingerprint or "", prev.frozen), None, fetcher)
+        self.stats.jobs_listed, self.stats.jobs_to_fetch = len(self.listed), len(self.pending)
+        yield from self.out.add_rows(PERSONAL_DATA, [self.options.pii.record(self.account, self.now)])
+        self.control.progress(self.stats)
+
+    def _read_list(self, fetcher: DetailFetcher) -> Iterator[Any]:
         for number, records in enumerate(self.api.list_job_pages(self.client), start=1):
             failpoints.reached("list_page", number)
             page = self.parse(records, self.api.jobs_table, self.api.list_endpoint)
@@ -168,19 +184,17 @@ class SyncRun:
                 self.listed[job.job_id] = job
                 prev = self.known.get(job.job_id)
                 if self.policy.needs_fetch(prev, job.fingerprint, job.is_terminal, self.now):
-                    self.pending[job.job_id] = _PendingJob(job, page.slice(i, 1), job.parts)
-                    for part in range(1, job.parts + 1):
-                        fetcher.submit(DetailTask(job.job_id, part, job.parts))
-                else:
-                    unchanged.append(i)
+                    self._submit(job, page.slice(i, 1), fetcher)
+                    continue
+                unchanged.append(i)
+                if prev is not None and prev.missing_since is not None:  # listed again
+                    self.states.append(replace(prev, missing_since=None).row(self.account, job.job_id))
             yield from self.out.add(self.api.jobs_table, page.take(pa.array(unchanged, pa.int64())))
-        self.stats.jobs_listed, self.stats.jobs_to_fetch = len(self.listed), len(self.pending)
-        deleted = [state_row(self.account, job_id, prev.fingerprint, prev.fetched_at, frozen=True, is_deleted=True)
-                   for job_id, prev in self.known.items() if job_id not in self.listed and not prev.is_deleted]
-        self.states += deleted
-        self.stats.jobs_deleted = len(deleted)
-        yield from self.out.add_rows(PERSONAL_DATA, [self.options.pii.record(self.account, self.now)])
-        self.control.progress(self.stats)
+
+    def _submit(self, job: ListedJob, list_row: pa.Table | None, fetcher: DetailFetcher) -> None:
+        self.pending[job.job_id] = _PendingJob(job, list_row, job.parts)
+        for part in range(1, job.parts + 1):
+            fetcher.submit(DetailTask(job.job_id, part, job.parts))
 
     # --- fetch ------------------------------------------------------------------------------
 
@@ -214,31 +228,39 @@ class SyncRun:
         """A job's rows and state row (or its error), list row and history row."""
         pending, prev = self.pending.pop(job_id), self.known.get(job_id)
         job = pending.job
-        if outcome is DONE:
-            self.stats.jobs_fetched += 1
+        if outcome is DONE or isinstance(outcome, PartialDetail):
             self.detail_rows += pending.rows
             for table, data in pending.pages:
                 yield from self.out.add(table, data)
-            self.states.append(self.policy.fetched(self.account, job_id, job.fingerprint, job.is_terminal, prev,
-                                                   self.now))
+        if outcome is DONE:
+            self.stats.jobs_fetched += 1
+            state = self.policy.fetched(job.fingerprint, job.is_terminal, prev, self.now)
+            if pending.list_row is None:  # missing from the list, but its detail answers
+                state = self.policy.missing(replace(prev, fetched_at=self.now), self.now)
+            self._record_state(job_id, state)
         elif _fatal(outcome):
             raise outcome
-        elif isinstance(outcome, NotFound):  # deleted between list and detail: keep what was last fetched
-            self.stats.jobs_deleted += 1
-            self.states.append(state_row(self.account, job_id, job.fingerprint, prev.fetched_at if prev else None,
-                                         frozen=True, is_deleted=True))
+        elif isinstance(outcome, NotFound):  # its own detail says it is gone: keep what was last fetched
+            self._record_state(job_id, (prev or JobState(job.fingerprint, None, True, False)).deleted())
         else:
             self.record_failure(job_id, outcome)
-        yield from self.out.add(self.api.jobs_table, pending.list_row)
-        if prev is None or prev.fingerprint != job.fingerprint:
-            history = pending.list_row.append_column("fingerprint", pa.array([job.fingerprint], pa.string()))
-            yield from self.out.add(history_table(self.api.jobs_table), history)
+        if pending.list_row is not None:
+            yield from self.out.add(self.api.jobs_table, pending.list_row)
+            if prev is None or prev.fingerprint != job.fingerprint:
+                history = pending.list_row.append_column("fingerprint", pa.array([job.fingerprint], pa.string()))
+                yield from self.out.add(history_table(self.api.jobs_table), history)
         self.control.progress(self.stats)
 
-    def record_failure(self, job_id: str, error: HttpError) -> None:
+    def _record_state(self, job_id: str, state: JobState) -> None:
+        if state.is_deleted:
+            self.stats.jobs_deleted += 1
+        self.states.append(state.row(self.account, job_id))
+
+    def record_failure(self, job_id: str | None, error: HttpError) -> None:
+        """A job's failure, or (`job_id` None) the list's: one line in the summary and in `sync_errors`."""
         pii = self.options.pii
         self.stats.jobs_failed += 1
-        self.stats.errors.append(pii.text(f"job {job_id}: {error}"))
+        self.stats.errors.append(pii.text(f"job {job_id}: {error}" if job_id else f"job list: {error}"))
         self.errors.append({"vendor": self.api.vendor, "account": self.account, "job_id": job_id,
                             "error": pii.text(str(error)), "occurred_at": self.now})
 
