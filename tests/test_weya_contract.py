@@ -18,7 +18,7 @@ from pipelines.engine import AccountRun, DetailTask, ResponseShapeError, vendor_
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, VendorClient, bearer
 from pipelines.models import build_models
 from pipelines.records import Rejection, parse_records
-from pipelines.weya import WeyaApi, WeyaConfigError, WeyaError, settings, split_call
+from pipelines.weya import IncompleteBatch, WeyaApi, WeyaConfigError, WeyaError, settings, split_call
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIST = json.loads((FIXTURES / "weya-list-batches-example.json").read_text())
@@ -149,7 +149,7 @@ def test_detail_example_parses_into_details_and_contacts():
     stream = WeyaApi(USER).fetch_detail(client(serve({}, body(DETAIL), asked)), DetailTask("67def9053495307c718d9dfb"))
     details_page, contacts_page = next(stream), next(stream)
     assert asked[0] == ("/weya/api/call/batch-details/67def9053495307c718d9dfb",
-                        {"page": "1", "limit": "100", "sortBy": "createdAt", "sortOrder": "asc"})
+                        {"page": "1", "limit": "100", "sortBy": "_id", "sortOrder": "asc"})
     rejections: list[Rejection] = []
     injected = {"account": "default", "job_id": "67def9053495307c718d9dfb"}
     (details,) = parse_records(details_page.records, settings.JOB_DETAILS, injected, "detail", rejections)
@@ -162,11 +162,11 @@ def test_detail_example_parses_into_details_and_contacts():
     assert orjson.loads(call["contact_data"]) == {"name": "Emily Davis", "account_id": "ACC-5678", "priority": "high"}
     assert orjson.loads(call["phone_logs"]) == body(DETAIL)["data"]["data"][0]["phoneLogs"]
     assert call["created_at"] == datetime(2025, 5, 15, 14, tzinfo=UTC)
-    # The example claims 150 calls but shows one: the source pages on, then reports the shortfall
-    # (offset paging that shifted) so the job is retried next run.
-    with pytest.raises(HttpError, match="1 distinct calls of 150"):
+    # The example claims 150 calls but shows one: the source pages on, walks again (by _id, which
+    # this mock honours), then reports the shortfall so the job is retried next run.
+    with pytest.raises(IncompleteBatch, match="1 distinct calls of 150 after 3 walks"):
         list(stream)
-    assert [p["page"] for _, p in asked] == ["1", "2"]
+    assert [(p["page"], p["sortBy"]) for _, p in asked] == [("1", "_id"), ("2", "_id")] * 3
 
 
 @pytest.mark.parametrize(("response", "error"), [
