@@ -138,8 +138,39 @@ def test_list_errors(response, error, message):
     assert USER not in str(caught.value) or error is AuthError  # the config error names keys, not values
 
 
-def test_no_batches_404_is_an_empty_list():
-    assert list(WeyaApi(USER).list_job_pages(client(reply(404, NO_BATCHES)))) == []
+@pytest.mark.parametrize(("content", "content_type"), [
+    pytest.param(NO_BATCHES, "application/json", id="envelope"),
+    pytest.param({**NO_BATCHES, "errorMessage": ""}, "application/json", id="envelope_message_only"),
+    pytest.param({**NO_BATCHES, "message": "Not Found"}, "application/json", id="envelope_error_message_only"),
+    pytest.param({"error": {"detail": "NO BATCHES FOUND for this user"}}, "application/json", id="other_json"),
+    pytest.param(b'"No batches found"', "application/json", id="json_string"),
+    pytest.param(b"No batches found", "text/plain", id="plain_text"),
+    pytest.param(b"<html><body><h1>No  Batches\n Found</h1></body></html>", "text/html", id="html"),
+])
+def test_no_batches_404_is_an_empty_list_in_any_body(content, content_type):
+    asked: list = []
+
+    def handler(request):
+        asked.append(request)
+        return reply(404, content, content_type)(request)
+
+    assert list(WeyaApi(USER).list_job_pages(client(handler))) == []
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize("fetch", [
+    pytest.param(lambda api, c: list(api.list_job_pages(c)), id="list"),
+    pytest.param(lambda api, c: list(api.fetch_detail(c, DetailTask("67def9053495307c718d9dfb"))), id="detail"),
+])
+def test_401_names_the_token_setting(fetch):
+    expired = reply(401, {"message": "jwt expired", "status": False, "code": 401, "errorMessage": "jwt expired",
+                          "data": None})
+    secret = VendorClient(BASE, bearer("s3cr3t-jwt"), HttpSettings(max_attempts=1), httpx.MockTransport(expired))
+    with pytest.raises(AuthError) as caught:
+        fetch(WeyaApi(USER), secret)
+    message = str(caught.value)
+    assert "sources.weya.api_key" in message and "401" in message
+    assert caught.value.status == 401 and "s3cr3t-jwt" not in message and "\n" not in message
 
 
 # --- the detail ------------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class BatchCalls:
             self.walks += 1
             if order is settings.CALLS_BY_ID:
                 self.sorts_by_id = not self._out_of_order
+                if self._out_of_order:  # Weya ordered that ascending walk its own way (createdAt, most
+                    next(fallback)  # likely): the next walk puts its page boundaries elsewhere
         if self.missing:
             raise IncompleteBatch(
                 f"GET {self.endpoint}: {self.total - self.missing} distinct calls of {self.total} after "
