@@ -77,15 +77,15 @@ def test_unknown_status_extra_field_and_null_promise_load_and_are_reported(sim, 
     job, contacts = first_job
     victim = contacts[2]["contact_id"]
     sim.tamper(vendor="talkifai", record_id=victim, scope=job["job_id"],
-               set={"status": "connected", "sentiment": "positive"})
+               set={"status": "on_hold", "sentiment": "positive"})
     sim.tamper(vendor="talkifai", record_id=job["job_id"], set={"totalContacts": None, "queuePriority": 3})
     configure_talkifai(monkeypatch, sim)
     db = workdir / "w.duckdb"
     result = runner.sync(["talkifai"], db)
     assert result.ok and result.runs[0].stats.rejected == 0
     where = f"contact_id = '{victim}' and job_id = '{job['job_id']}'"
-    assert warehouse_rows(db, "contacts", ["status", "vendor_status"], where) == [("unknown", "connected")]
-    assert ("talkifai", "contact_status", "connected", 1) in result.unknown_statuses
+    assert warehouse_rows(db, "contacts", ["status", "vendor_status"], where) == [("unknown", "on_hold")]
+    assert ("talkifai", "contact_status", "on_hold", 1) in result.unknown_statuses
     (extra,), = query(db, f"select extra_fields from talkifai.contacts where id = '{victim}' "
                           f"and job_id = '{job['job_id']}'")
     assert orjson.loads(extra) == {"sentiment": "positive"}

@@ -18,7 +18,7 @@ from pipelines.engine import AccountRun, DetailTask, ResponseShapeError, vendor_
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, VendorClient, bearer
 from pipelines.models import build_models
 from pipelines.records import Rejection, parse_records
-from pipelines.weya import WeyaApi, WeyaConfigError, WeyaError, settings, split_call
+from pipelines.weya import IncompleteBatch, WeyaApi, WeyaConfigError, WeyaError, settings, split_call
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIST = json.loads((FIXTURES / "weya-list-batches-example.json").read_text())
@@ -138,8 +138,39 @@ def test_list_errors(response, error, message):
     assert USER not in str(caught.value) or error is AuthError  # the config error names keys, not values
 
 
-def test_no_batches_404_is_an_empty_list():
-    assert list(WeyaApi(USER).list_job_pages(client(reply(404, NO_BATCHES)))) == []
+@pytest.mark.parametrize(("content", "content_type"), [
+    pytest.param(NO_BATCHES, "application/json", id="envelope"),
+    pytest.param({**NO_BATCHES, "errorMessage": ""}, "application/json", id="envelope_message_only"),
+    pytest.param({**NO_BATCHES, "message": "Not Found"}, "application/json", id="envelope_error_message_only"),
+    pytest.param({"error": {"detail": "NO BATCHES FOUND for this user"}}, "application/json", id="other_json"),
+    pytest.param(b'"No batches found"', "application/json", id="json_string"),
+    pytest.param(b"No batches found", "text/plain", id="plain_text"),
+    pytest.param(b"<html><body><h1>No  Batches\n Found</h1></body></html>", "text/html", id="html"),
+])
+def test_no_batches_404_is_an_empty_list_in_any_body(content, content_type):
+    asked: list = []
+
+    def handler(request):
+        asked.append(request)
+        return reply(404, content, content_type)(request)
+
+    assert list(WeyaApi(USER).list_job_pages(client(handler))) == []
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize("fetch", [
+    pytest.param(lambda api, c: list(api.list_job_pages(c)), id="list"),
+    pytest.param(lambda api, c: list(api.fetch_detail(c, DetailTask("67def9053495307c718d9dfb"))), id="detail"),
+])
+def test_401_names_the_token_setting(fetch):
+    expired = reply(401, {"message": "jwt expired", "status": False, "code": 401, "errorMessage": "jwt expired",
+                          "data": None})
+    secret = VendorClient(BASE, bearer("s3cr3t-jwt"), HttpSettings(max_attempts=1), httpx.MockTransport(expired))
+    with pytest.raises(AuthError) as caught:
+        fetch(WeyaApi(USER), secret)
+    message = str(caught.value)
+    assert "sources.weya.api_key" in message and "401" in message
+    assert caught.value.status == 401 and "s3cr3t-jwt" not in message and "\n" not in message
 
 
 # --- the detail ------------------------------------------------------------------------------
@@ -149,7 +180,7 @@ def test_detail_example_parses_into_details_and_contacts():
     stream = WeyaApi(USER).fetch_detail(client(serve({}, body(DETAIL), asked)), DetailTask("67def9053495307c718d9dfb"))
     details_page, contacts_page = next(stream), next(stream)
     assert asked[0] == ("/weya/api/call/batch-details/67def9053495307c718d9dfb",
-                        {"page": "1", "limit": "100", "sortBy": "createdAt", "sortOrder": "asc"})
+                        {"page": "1", "limit": "100", "sortBy": "_id", "sortOrder": "asc"})
     rejections: list[Rejection] = []
     injected = {"account": "default", "job_id": "67def9053495307c718d9dfb"}
     (details,) = parse_records(details_page.records, settings.JOB_DETAILS, injected, "detail", rejections)
@@ -162,11 +193,11 @@ def test_detail_example_parses_into_details_and_contacts():
     assert orjson.loads(call["contact_data"]) == {"name": "Emily Davis", "account_id": "ACC-5678", "priority": "high"}
     assert orjson.loads(call["phone_logs"]) == body(DETAIL)["data"]["data"][0]["phoneLogs"]
     assert call["created_at"] == datetime(2025, 5, 15, 14, tzinfo=UTC)
-    # The example claims 150 calls but shows one: the source pages on, then reports the shortfall
-    # (offset paging that shifted) so the job is retried next run.
-    with pytest.raises(HttpError, match="1 distinct calls of 150"):
+    # The example claims 150 calls but shows one: the source pages on, walks again (by _id, which
+    # this mock honours), then reports the shortfall so the job is retried next run.
+    with pytest.raises(IncompleteBatch, match="1 distinct calls of 150 after 3 walks"):
         list(stream)
-    assert [p["page"] for _, p in asked] == ["1", "2"]
+    assert [(p["page"], p["sortBy"]) for _, p in asked] == [("1", "_id"), ("2", "_id")] * 3
 
 
 @pytest.mark.parametrize(("response", "error"), [

@@ -22,6 +22,22 @@ from pipelines.sync_state import fingerprint
 from pipelines.talkifai import settings
 
 
+def _auth_headers(api_key: str, mode: str) -> dict[str, str]:
+    """The request headers carrying the key the way `mode` (settings.AUTH_MODES) says."""
+    headers = bearer(api_key) if mode in ("both", "bearer") else {"Accept": "application/json"}
+    if mode in ("both", "x-api-key"):
+        headers["x-api-key"] = api_key
+    return headers
+
+
+def auth_mode(value: str) -> str:
+    """`sources.talkifai.auth`, checked: a typo must not silently fall back to one header."""
+    mode = str(value).strip().lower()
+    if mode not in settings.AUTH_MODES:
+        raise ValueError(f"sources.talkifai.auth must be one of {', '.join(settings.AUTH_MODES)} (got {value!r})")
+    return mode
+
+
 def _field(body: Any, name: str, kind: type, endpoint: str) -> Any:
     value = body.get(name) if isinstance(body, dict) else None
     if not isinstance(value, kind):
@@ -82,7 +98,9 @@ def talkifai_source(
     api_key: str = dlt.secrets.value,
     organization_id: str = dlt.secrets.value,
     base_url: str = settings.BASE_URL,
+    auth: str = settings.AUTH,
     run: AccountRun | None = None,
 ):
-    """One TalkifAI account."""
-    return account_resource(TalkifaiApi(organization_id), bearer(api_key), base_url, run)
+    """One TalkifAI account. `auth`: which documented header carries the key (both by default)."""
+    headers = _auth_headers(api_key, auth_mode(auth))
+    return account_resource(TalkifaiApi(organization_id), headers, base_url, run)

@@ -7,6 +7,12 @@ JOB_DETAIL_PATH = "/batch/jobs/{job_id}"
 JOBS_PAGE_SIZE = 100  # documented maximum
 CONTACTS_PAGE_SIZE = 500  # documented maximum
 
+# Where the API key goes (`sources.talkifai.auth`). The OpenAPI's bearerAuth says
+# `Authorization: Bearer <key>`, the authentication page says `x-api-key: <key>` (VENDORS.md §1):
+# both are sent by default; a gateway that rejects one of them is served by naming the other.
+AUTH_MODES = ("both", "bearer", "x-api-key")
+AUTH = "both"
+
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
 # List fields that move when a job changes; TalkifAI jobs carry no updatedAt.
 FINGERPRINT_COLUMNS = ("status", "total_contacts", "contacts_processed", "successful_calls",

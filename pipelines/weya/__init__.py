@@ -2,8 +2,9 @@
 `phoneLogs` attempts) from `GET /api/call/batch-details/{id}` (VENDORS.md §4).
 
 Every Weya response is an envelope `{message, status, code, errorMessage, data}`; a 200 whose
-`status` is false is an error. A 404 on the list whose envelope says "No batches found" is an
-empty list; any other 404 there means the configured user id or base URL is wrong.
+`status` is false is an error. A 404 on the list whose body says "No batches found" (in any form)
+is an empty list; any other 404 there means the configured user id or base URL is wrong. The
+calls of a batch are walked by `calls.BatchCalls`.
 """
 from __future__ import annotations
 
@@ -12,76 +13,15 @@ from typing import Any
 from urllib.parse import quote
 
 import dlt
-import orjson
 
-from pipelines.engine import (
-    AccountRun,
-    DetailPage,
-    DetailTask,
-    ListedJob,
-    ResponseShapeError,
-    VendorApi,
-    account_resource,
-)
-from pipelines.http import HttpError, NotFound, VendorClient, bearer
+from pipelines.engine import AccountRun, DetailPage, DetailTask, ListedJob, VendorApi, account_resource
+from pipelines.http import NotFound, VendorClient, bearer
 from pipelines.sync_state import fingerprint
 from pipelines.weya import settings
+from pipelines.weya.calls import BatchCalls, IncompleteBatch, split_call
+from pipelines.weya.envelope import WeyaConfigError, WeyaError, envelope_data, field, get_json, is_no_batches
 
-
-class WeyaError(HttpError):
-    """Weya answered with `status: false` in its envelope."""
-
-
-class WeyaConfigError(HttpError):
-    """A 404 that is not Weya's "No batches found": the user id or base URL is wrong."""
-
-
-def envelope(raw: bytes) -> dict | None:
-    """The Weya envelope in an error body, or None when the body is not one."""
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return body if isinstance(body, dict) and isinstance(body.get("status"), bool) else None
-
-
-def is_no_batches(raw: bytes) -> bool:
-    """Weya's documented empty-list 404: its envelope saying "No batches found"."""
-    body = envelope(raw)
-    if body is None or body["status"]:
-        return False
-    text = f"{body.get('message', '')} {body.get('errorMessage', '')}".lower()
-    return "no batches found" in text
-
-
-def envelope_data(body: Any, endpoint: str) -> dict:
-    """`data` of a 200 response, after checking the envelope's own `status` flag."""
-    if not isinstance(body, dict) or not isinstance(body.get("status"), bool):
-        raise ResponseShapeError(f"{endpoint}: response is not Weya's envelope")
-    if not body["status"]:
-        reason = body.get("errorMessage") or body.get("message") or "no message"
-        raise WeyaError(f"{endpoint}: Weya answered status false (code {body.get('code')}): {reason}",
-                        body.get("code") if isinstance(body.get("code"), int) else None)
-    data = body.get("data")
-    if not isinstance(data, dict):
-        raise ResponseShapeError(f"{endpoint}: response has no object 'data'")
-    return data
-
-
-def _field(body: dict, name: str, kind: type, endpoint: str) -> Any:
-    value = body.get(name)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ResponseShapeError(f"{endpoint}: response has no {kind.__name__} '{name}'")
-    return value
-
-
-def split_call(record: Any) -> Any:
-    """A call record with its dynamic per-call fields gathered under `contact_data`."""
-    if not isinstance(record, dict):
-        return record  # rejected by the parser as it is
-    out = {k: v for k, v in record.items() if k in settings.CALL_FIELDS}
-    out[settings.CONTACT_DATA] = {k: v for k, v in record.items() if k not in settings.CALL_FIELDS}
-    return out
+__all__ = ["IncompleteBatch", "WeyaApi", "WeyaConfigError", "WeyaError", "split_call", "weya_source"]
 
 
 class WeyaApi(VendorApi):
@@ -93,6 +33,7 @@ class WeyaApi(VendorApi):
 
     def __init__(self, user_id: str):
         self.user_id = user_id
+        self.sorts_by_id: bool | None = None  # whether this Weya honours sortBy=_id (calls.BatchCalls)
 
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
         """Pages 1..totalPages (newest first); Weya's "No batches found" 404 ends the list."""
@@ -100,7 +41,7 @@ class WeyaApi(VendorApi):
         page = 1
         while True:
             try:
-                body = client.get_json(path, {"page": page, "limit": settings.JOBS_PAGE_SIZE})
+                body = get_json(client, path, {"page": page, "limit": settings.JOBS_PAGE_SIZE}, settings.JOBS_ENDPOINT)
             except NotFound as e:
                 if is_no_batches(e.body):
                     return
@@ -108,9 +49,9 @@ class WeyaApi(VendorApi):
                     f"GET {settings.JOBS_ENDPOINT} answered 404 without Weya's \"No batches found\": "
                     "check sources.weya.user_id and sources.weya.base_url", 404, e.body) from None
             data = envelope_data(body, settings.JOBS_ENDPOINT)
-            batches = _field(data, "batches", list, settings.JOBS_ENDPOINT)
-            pagination = _field(data, "pagination", dict, settings.JOBS_ENDPOINT)
-            total_pages = _field(pagination, "totalPages", int, settings.JOBS_ENDPOINT)
+            batches = field(data, "batches", list, settings.JOBS_ENDPOINT)
+            pagination = field(data, "pagination", dict, settings.JOBS_ENDPOINT)
+            total_pages = field(pagination, "totalPages", int, settings.JOBS_ENDPOINT)
             yield [{**b, "userId": b.get("userId", self.user_id)} if isinstance(b, dict) else b
                    for b in batches]
             if not batches or page >= total_pages:
@@ -125,43 +66,14 @@ class WeyaApi(VendorApi):
         )
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
-        """Every calls page of one batch (oldest first) and, from the first, the batch fields.
-
-        Ends with an error (the job is retried next run) when fewer distinct calls arrived than
-        the first page's `total`: offset paging shifted under us.
-        """
+        """The batch fields and every distinct call of one batch (calls.BatchCalls); ends with
+        `IncompleteBatch` when fewer than the batch's `total` arrived."""
         path = settings.JOB_DETAIL_PATH.format(job_id=quote(task.job_id, safe=""))
-        endpoint = settings.JOB_DETAIL_ENDPOINT
-        page, expected, seen, anonymous = 1, None, set(), 0
-        while True:
-            try:
-                body = client.get_json(path, {"page": page, "limit": settings.CALLS_PAGE_SIZE,
-                                              **settings.CALLS_ORDER})
-            except NotFound as e:
-                if envelope(e.body) is not None:
-                    raise  # Weya's own 404: the batch is gone (or no longer this user's)
-                raise HttpError(f"GET {endpoint} answered 404 without Weya's envelope: "
-                                "check sources.weya.base_url", 404, e.body) from None
-            data = envelope_data(body, endpoint)
-            calls = _field(data, "data", list, endpoint)
-            if page == 1:
-                expected = data.get("total")
-                details = {k: v for k, v in data.items() if k not in settings.DETAIL_PAGING}
-                yield DetailPage(settings.JOB_DETAILS, endpoint, [details])
-            yield DetailPage(settings.CONTACTS, endpoint, [split_call(c) for c in calls])
-            for call in calls:
-                call_id = call.get("_id") if isinstance(call, dict) else None
-                if call_id is None:
-                    anonymous += 1
-                else:
-                    seen.add(call_id)
-            total_pages = _field(data, "totalPages", int, endpoint)
-            if not calls or page >= total_pages:
-                break
-            page += 1
-        if isinstance(expected, int) and len(seen) + anonymous < expected:
-            raise HttpError(f"GET {endpoint}: {len(seen) + anonymous} distinct calls of {expected} "
-                            "(the batch changed while paging); retried next run")
+        calls = BatchCalls(client, path, self.sorts_by_id)
+        try:
+            yield from calls.pages()
+        finally:
+            self.sorts_by_id = calls.sorts_by_id if calls.sorts_by_id is not None else self.sorts_by_id
 
 
 @dlt.source(name="weya", max_table_nesting=0)

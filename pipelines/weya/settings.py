@@ -3,6 +3,8 @@
 Weya publishes no base URL (its docs show `{{baseUrl}}`), so `base_url` is required config;
 the paths below are relative to it.
 """
+from dataclasses import dataclass
+
 from pipelines.records import Column, Table
 
 JOBS_PATH = "/api/call/batches/{user_id}"
@@ -11,9 +13,30 @@ JOB_DETAIL_PATH = "/api/call/batch-details/{job_id}"
 JOBS_ENDPOINT = "/api/call/batches/{userId}"
 JOB_DETAIL_ENDPOINT = "/api/call/batch-details/{id}"
 JOBS_PAGE_SIZE = 100  # no maximum is documented (default 10); paging follows totalPages either way
-CALLS_PAGE_SIZE = 100
-# Offset paging over calls is only stable with an explicit order (VENDORS.md §4).
-CALLS_ORDER = {"sortBy": "createdAt", "sortOrder": "asc"}
+CALLS_PAGE_SIZE = 100  # the simulator's cap; Weya documents none (default 10)
+
+
+@dataclass(frozen=True)
+class CallOrder:
+    """The order of one walk over a batch's calls (`sortBy`, `sortOrder`, `limit`)."""
+
+    sort_by: str
+    sort_order: str
+    limit: int = CALLS_PAGE_SIZE
+
+    def params(self, page: int) -> dict:
+        return {"page": page, "limit": self.limit, "sortBy": self.sort_by, "sortOrder": self.sort_order}
+
+
+# Offset paging is only stable over a unique order: calls uploaded together share `createdAt`, and
+# a database may order such ties differently on every request (pages then repeat and skip calls).
+# The docs show `sortBy=createdAt` only as an example ("Field to sort by"): `_id` is asked for first.
+CALLS_BY_ID = CallOrder("_id", "asc")
+# Where Weya refuses or ignores `_id`: walks by createdAt, each with its page boundaries elsewhere,
+# so a tie group split by one walk's boundary lies whole inside a page of another.
+CALLS_BY_CREATED_AT = (CallOrder("createdAt", "asc"), CallOrder("createdAt", "desc"),
+                       CallOrder("createdAt", "asc", 90))
+CALLS_MAX_WALKS = 3  # walks over one batch per fetch, until its `total` distinct calls are in
 
 TERMINAL_JOB_STATUSES = frozenset({"completed"})  # the only final queue_status Weya shows
 # List fields that move when a batch changes; Weya batches carry updatedAt.

@@ -2,7 +2,8 @@
 -- The contact's status is its current state. A status refined by the SIP error code (failed + 603 ->
 -- declined) wins over the plain mapping; a value the seed does not know becomes 'unknown'.
 -- is_terminal is false while TalkifAI may still call the contact: an open status, or a retry scheduled
--- (next_retry_at set).
+-- (next_retry_at set). The UI guide's statuses (DESIGN §4): connected / agent_error are calls in
+-- progress; permanently_failed is failed with no retry left, terminal even with a next_retry_at.
 -- The contacts table appears with the first contacts fetch; until then this model is empty.
 -- pii_mode: how phone numbers were stored (as_is, masked, hashed; pipelines/pii.py), as_is before it was recorded.
 -- optional: talkifai.contacts (account varchar, job_id varchar, id varchar, phone_number varchar, status varchar, error_code varchar, attempt_count bigint, next_retry_at timestamptz, last_attempt_at timestamptz, completed_at timestamptz, failure_reason varchar, call_duration bigint, synced_at timestamptz)
@@ -72,7 +73,7 @@ final as (
         mapped.status,
         mapped.vendor_status,
         coalesce(status_groups.status_group, 'other') <> 'open'
-            and mapped.next_retry_at is null as is_terminal,
+            and (mapped.next_retry_at is null or mapped.vendor_status = 'permanently_failed') as is_terminal,
         mapped.attempt_count,
         mapped.error_code,
         mapped.failure_reason,
