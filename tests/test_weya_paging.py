@@ -164,9 +164,8 @@ def test_a_refusal_of_created_at_is_an_error_not_a_fallback():
         list(api.fetch_detail(client_, DetailTask(BATCH)))
 
 
-def test_shuffled_ties_reach_analytics_whole(workdir):
-    """Through the engine and the models: every call of the batch once, no sync error."""
-    mock = MockWeya(by_id="ignored")
+def load_one_batch(workdir, mock: MockWeya) -> duckdb.DuckDBPyConnection:
+    """One batch of `mock` through the engine, dlt and the models; returns a connection."""
     list_body = {"batches": [{"_id": BATCH, "batchName": "Tied", "totalCalls": 250, "callsPicked": 0,
                               "callsCompleted": 0, "queue_status": "active", "createdAt": "2025-05-15T14:00:00.000Z",
                               "updatedAt": "2025-05-15T14:30:00.000Z"}],
@@ -182,6 +181,23 @@ def test_shuffled_ties_reach_analytics_whole(workdir):
                  pipelines_dir=str(workdir / "pipelines")).run(resource)
     con = duckdb.connect(str(db))
     build_models(con, ["weya"])
+    return con
+
+
+def test_shuffled_ties_reach_analytics_whole(workdir):
+    """Through the engine and the models: every call of the batch once, no sync error."""
+    con = load_one_batch(workdir, MockWeya(by_id="ignored"))
     assert con.execute("select count(*), count(distinct contact_id) from analytics.contacts").fetchone() == (250, 250)
     assert "sync_errors" not in {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'weya'").fetchall()}
+
+
+def test_a_batch_still_short_loads_what_it_found_and_is_recorded(workdir):
+    """A short walk loads the calls it found (they are merged by _id, so nothing is lost or doubled)
+    and the batch is in sync_errors, fetched again next run."""
+    con = load_one_batch(workdir, MockWeya(calls=120, by_id="refused", claimed=7))
+    assert con.execute("select count(*), count(distinct contact_id) from analytics.contacts").fetchone() == (120, 120)
+    (job_id, error), = con.execute("select job_id, error from weya.sync_errors").fetchall()
+    assert job_id == BATCH and "120 distinct calls of 127" in error
+    assert "sync_state" not in {r[0] for r in con.execute(  # not recorded as fetched
         "select table_name from information_schema.tables where table_schema = 'weya'").fetchall()}

@@ -14,16 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.engine import DetailPage
+from pipelines.engine import DetailPage, PartialDetail
 from pipelines.http import AuthError, HttpError, NotFound, RetryableError, VendorClient
 from pipelines.weya import settings
 from pipelines.weya.envelope import envelope, envelope_data, field, get_json
 
 
-class IncompleteBatch(HttpError):
+class IncompleteBatch(PartialDetail):
     """Fewer distinct calls than the batch's `total` after every walk. Raised after the calls found
-    were yielded: the batch is recorded in `sync_errors` and fetched again next run; nothing
-    loaded before is deleted."""
+    were yielded: they load, the batch is recorded in `sync_errors` and fetched again next run;
+    nothing loaded before is deleted."""
 
 
 class _SortRefused(Exception):
