@@ -126,12 +126,12 @@ def tamper_one_record(sim, vendor: str) -> tuple[str, str]:
 
 
 def hashed_truth(truth: dict, vendor: str) -> dict:
-    """The truth as a hashed warehouse holds it: numbers hashed, DialNexa's number-keyed ids too."""
+    """The truth as a hashed warehouse holds it: numbers hashed, DialNexa's and Vogent's number-keyed ids too."""
     def row(r: dict) -> dict:
         r = dict(r)
         if r.get("phone_number"):
             r["phone_number"] = PII.hash(e164(r["phone_number"]))
-        if vendor == "dialnexa" and "contact_id" in r:
+        if vendor in ("dialnexa", "vogent") and "contact_id" in r:
             r["contact_id"] = PII.hash(e164(r["contact_id"]))
         return r
     return {relation: [row(r) for r in rows] if isinstance(rows, list) else rows for relation, rows in truth.items()}
@@ -193,7 +193,7 @@ def test_no_number_of_the_world_is_left_anywhere(world, workdir, mode):
             assert MASK.match(phone), (vendor, phone)
         else:
             assert re.fullmatch(r"h_[0-9a-f]{16}", phone), (vendor, phone)
-        if vendor == "dialnexa":
+        if vendor in ("dialnexa", "vogent"):
             assert re.fullmatch(r"h_[0-9a-f]{16}", contact_id)  # a key: the keyed hash in both modes
     # The key itself is nowhere: not in tables, dlt's files or its trace.
     assert tables_containing(db, KEY) == []
@@ -236,7 +236,7 @@ def test_masked_mode_keeps_the_last_four_digits(world, workdir):
             r = dict(r)
             if r.get("phone_number"):
                 r["phone_number"] = "***" + r["phone_number"][-4:]
-            if vendor == "dialnexa" and "contact_id" in r:
+            if vendor in ("dialnexa", "vogent") and "contact_id" in r:
                 r["contact_id"] = PII.hash(e164(r["contact_id"]))
             return r
         return {k: [row(r) for r in v] if isinstance(v, list) else v for k, v in truth.items()}

@@ -2,6 +2,7 @@
 reconstructed OpenAPI in tests/fixtures)."""
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +48,14 @@ def test_fixtures_hold_every_documented_property(records, schema):
     pytest.param(settings.QUEUE, QUEUE_ROW, id="queue"),
 ])
 def test_every_documented_property_has_a_column(table, schema):
-    assert set(table.known_sources) == set(schema["properties"])
+    """Every documented property, plus the contact key the sync derives from toNumber."""
+    derived = set(settings.PII_KEYS) if "toNumber" in schema["properties"] else set()
+    assert set(table.known_sources) == set(schema["properties"]) | derived
+
+
+def test_the_contact_key_is_derived_from_to_number():
+    assert VogentApi.pii_keys == settings.PII_KEYS == {"contact_key": "toNumber"}
+    assert {c.name for c in settings.DIALS.columns} >= {"contact_key"} <= {c.name for c in settings.QUEUE.columns}
 
 
 def client_serving(handler) -> VendorClient:
@@ -213,3 +221,12 @@ def test_simulator_responses_match_the_schemas(spec):
                 for dial in dials["data"][:3]:
                     dial_schema.validate(c.get(f"/dials/{dial['id']}").json())
     assert seen_dials > 500 and seen_rows > 100
+
+
+def test_the_seed_maps_every_documented_system_result_type():
+    """Each documented value has a row: a canonical failure status, or none (it keeps the dial status)."""
+    with (Path(__file__).parent.parent / "sql" / "seeds" / "status_map_vogent.csv").open(newline="") as f:
+        rows = {r["value"]: r["status"] for r in csv.DictReader(f) if r["field"] == "system_result_type"}
+    assert set(rows) == set(SCHEMAS["Dial"]["properties"]["systemResultType"]["enum"])
+    assert {v for v, status in rows.items() if not status} == {
+        "USER_HANGUP", "COUNTERPARTY_HANGUP", "AGENT_HANGUP", "LONG_SILENCE_HANGUP", "TRANSFERRED"}

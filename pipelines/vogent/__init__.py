@@ -1,5 +1,6 @@
 """Vogent: jobs from `GET /batch_dial_jobs`; contacts from each job's `/dials` (completed dials)
-and `/queue` (rows not dialed yet) (VENDORS.md §2, DESIGN §4).
+and `/queue` (rows not dialed yet) (VENDORS.md §2, DESIGN §4). A contact is a number in a job:
+`contact_key` (PII_KEYS) is computed here from `toNumber`, so staging never parses numbers.
 
 The job list shows no progress (no counters, no updatedAt), so the fingerprint is the status
 and open jobs are refetched on every run (`staleness_s = 0`); jobs still in INIT freeze like
@@ -56,6 +57,7 @@ def cursor_pages(client: VendorClient, path: str, endpoint: str, limit: int,
 class VogentApi(VendorApi):
     vendor = "vogent"
     pii_fields = settings.PII_FIELDS
+    pii_keys = settings.PII_KEYS
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH
     staleness_s = 0  # the list shows no progress: open jobs are refetched every run

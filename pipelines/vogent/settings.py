@@ -20,6 +20,10 @@ FINGERPRINT_COLUMNS = ("status",)
 # Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
 # fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.
 PII_FIELDS = {"toNumber": "number", "inputs": "free_form", "transcript": "free_form", "aiResult": "free_form"}
+# A contact is (job, toNumber in E.164): a queue row and every dial of that number in the job. Its key,
+# computed from toNumber before masking, is the number in E.164 as_is and its keyed hash in masked and
+# hashed modes, so a re-dialled number stays one contact (staging reads it as contact_id).
+PII_KEYS = {"contact_key": "toNumber"}
 
 JOBS = Table(
     "jobs",
@@ -38,8 +42,9 @@ JOBS = Table(
     primary_key=("account", "id"),
 )
 
-# Completed dials (`/dials` lists no others). Dial ids are global, but the key carries the
-# job like every child table; the dial itself names no job, so job_id is injected.
+# Completed dials (`/dials` lists no others); each is one attempt of its number's contact. Dial ids
+# are global, but the key carries the job like every child table; the dial names no job, so job_id
+# is injected.
 DIALS = Table(
     "dials",
     (
@@ -47,6 +52,7 @@ DIALS = Table(
         Column("job_id", "text"),
         Column("id", "text", "id"),
         Column("to_number", "text", "toNumber"),
+        Column("contact_key", "text", "contact_key"),  # added by the sync from toNumber (PII_KEYS)
         Column("status", "text", "status"),
         Column("system_result_type", "text", "systemResultType"),
         Column("duration_seconds", "bigint", "durationSeconds"),
@@ -78,6 +84,7 @@ QUEUE = Table(
         Column("job_id", "text"),
         Column("id", "text", "id"),
         Column("to_number", "text", "toNumber"),
+        Column("contact_key", "text", "contact_key"),  # added by the sync from toNumber (PII_KEYS)
         Column("batch_dial_job_id", "text", "batchDialJobId"),
         Column("created_at", "timestamp", "createdAt"),
         Column("inputs", "json", "inputs"),

@@ -1,8 +1,8 @@
 -- stg_vogent__attempt_outcomes: one row per (account, job_id, contact_id, attempt_number): Vogent's
 -- attempt records (stg_vogent__attempts) passed through, is_recorded = true. outcome is the status's
 -- group (success, failure, open, other; a status without a group is 'other').
--- Every dial is its own contact (Vogent does not tie a retry to the dial before it), so every row is
--- attempt 1: Vogent's retry curve is a single point.
+-- A contact is a number in a job and each of its dials an attempt, numbered by startedAt (see
+-- stg_vogent__attempts): a re-dialled number has attempts 2, 3, ...
 
 with
 
