@@ -223,10 +223,13 @@ def test_duration_s_is_added_to_each_call_record_and_a_vendor_field_of_that_name
     assert orjson.loads(row["extra_fields"]) == {"vendor_duration_s": "vendor's own"}
 
 
-@pytest.mark.parametrize("unit", ["minutes", "MS", "", "1000"])
+@pytest.mark.parametrize("unit", ["minutes", "MS", "", "1000", ["ms"]])
 def test_a_bad_duration_unit_is_refused_naming_the_key(unit):
     with pytest.raises(ValueError, match=r"^sources\.dialnexa\.duration_unit = .* is not one of 'ms', 's'"):
-        dialnexa_source(api_key="key_id:secret", duration_unit=unit)
+        DialnexaApi(duration_unit=unit)
+    if isinstance(unit, str):  # as the source's setting
+        with pytest.raises(ValueError, match=r"^sources\.dialnexa\.duration_unit = "):
+            dialnexa_source(api_key="key_id:secret", duration_unit=unit)
 
 
 # --- the simulator's Gen B responses fit the published schemas ----------------------------------

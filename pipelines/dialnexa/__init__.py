@@ -89,7 +89,7 @@ def _pages(client: VendorClient, path: str, endpoint: settings.Endpoint) -> Iter
 
 def check_duration_unit(unit: Any) -> str:
     """The `duration_unit` setting, or a ValueError naming the key."""
-    if unit not in settings.DURATION_UNITS:
+    if not isinstance(unit, str) or unit not in settings.DURATION_UNITS:
         raise ValueError(f"sources.dialnexa.duration_unit = {unit!r} is not one of "
                          f"{', '.join(map(repr, settings.DURATION_UNITS))} (the unit of Gen B's call `duration`)")
     return unit
