@@ -16,7 +16,7 @@ import orjson
 import pytest
 import yaml
 
-from pipelines.dialnexa import DialnexaApi, read_envelope, settings
+from pipelines.dialnexa import DialnexaApi, dialnexa_source, duration_seconds, read_envelope, settings
 from pipelines.engine import DetailTask
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_records
@@ -163,7 +163,7 @@ def test_gen_b_call_logs_example_parses_into_attempts():
         "call_abc123", "batch_abc123", "batch_abc123", "+919876543210", "+14155552671", "initiated", "outbound",
         "agent_2g7Xy3tY53gRlp")
     assert row["created_at"] == datetime(2026, 7, 3, 10, 30, tzinfo=UTC)
-    assert row["duration"] is None and row["error_code"] is None
+    assert row["duration"] is None and row["duration_s"] is None and row["error_code"] is None
 
 
 @pytest.mark.parametrize("name", ["gen-b-calls-example", "gen-b-call-example"])
@@ -191,8 +191,45 @@ def test_gen_a_call_logs_parse_into_attempts():
     assert (row["id"], row["call_id"], row["status"], row["sentiment"], row["duration_seconds"],
             row["end_reason"], row["duration"]) == (
         "log_7f3a9c2e", "call_abc123", "completed", "positive", 42.0, "user_disconnected", None)
+    assert row["duration_s"] == 42.0  # duration_seconds: seconds, by its name
     assert row["created_at"] == datetime(2024, 3, 1, 10, 5, tzinfo=UTC)
     assert orjson.loads(row["analysis"])["call_successful"] is True
+
+
+# --- durations ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("record", "unit", "expected"), [
+    pytest.param({"duration": 61000}, "ms", 61.0, id="gen_b_ms"),
+    pytest.param({"duration": 61}, "s", 61.0, id="gen_b_s"),
+    pytest.param({"duration": 1500.0}, "ms", 1.5, id="gen_b_fraction"),
+    pytest.param({"duration_seconds": 42}, "ms", 42.0, id="gen_a_seconds_whatever_the_unit"),
+    pytest.param({}, "ms", None, id="not_yet"),
+    pytest.param({"duration": "61000"}, "ms", None, id="not_a_number"),
+    pytest.param({"duration": True}, "ms", None, id="bool"),
+])
+def test_duration_seconds(record, unit, expected):
+    assert duration_seconds(record, unit) == expected
+
+
+def test_duration_s_is_added_to_each_call_record_and_a_vendor_field_of_that_name_kept():
+    api = DialnexaApi(duration_unit="s")
+    api.generation = "B"
+    body = fixture("gen-b-batch-call-logs-example")
+    body["callLogs"][0].update(duration=61, duration_s="vendor's own")
+    (page,) = api.fetch_detail(client_serving({"/v1/batch-calls/batch_abc123": body}), DetailTask("batch_abc123"))
+    (row,), rejections = parse(page.records, page.table)
+    assert rejections == []
+    assert (row["duration"], row["duration_s"]) == (61.0, 61.0)
+    assert orjson.loads(row["extra_fields"]) == {"vendor_duration_s": "vendor's own"}
+
+
+@pytest.mark.parametrize("unit", ["minutes", "MS", "", "1000", ["ms"]])
+def test_a_bad_duration_unit_is_refused_naming_the_key(unit):
+    with pytest.raises(ValueError, match=r"^sources\.dialnexa\.duration_unit = .* is not one of 'ms', 's'"):
+        DialnexaApi(duration_unit=unit)
+    if isinstance(unit, str):  # as the source's setting
+        with pytest.raises(ValueError, match=r"^sources\.dialnexa\.duration_unit = "):
+            dialnexa_source(api_key="key_id:secret", duration_unit=unit)
 
 
 # --- the simulator's Gen B responses fit the published schemas ----------------------------------

@@ -34,10 +34,13 @@ def call_log_requests(sim, gen) -> dict[str, int]:
     return counts
 
 
-def sync(db):
+def sync(db, gen: str = "dialnexa"):
     result = runner.sync(["dialnexa"], db)
     assert result.ok, [r.error for r in result.runs] + [result.models_error]
-    assert result.unknown_statuses == []
+    # A Gen A call log without a number is a contact of its own: a lone `retry_expired` log has no earlier
+    # outcome to take, so it is `unknown` (DESIGN §4) and reported. Any other unknown value is a bug.
+    allowed = {"retry_expired"} if gen == "dialnexa_gen_a" else set()
+    assert {value for _, _, value, _ in result.unknown_statuses} <= allowed, result.unknown_statuses
     return result
 
 
@@ -50,7 +53,7 @@ def test_cycles_equal_truth_and_frozen_jobs_are_not_refetched(sim, workdir, monk
         if cycle:
             sim.advance(3600)
         sim.reset_requests()
-        result = sync(db)
+        result = sync(db, gen)
         assert_equals_truth(sim, db, gen)
         fetched = call_log_requests(sim, gen)
         assert not frozen & set(fetched), f"cycle {cycle}: frozen jobs requested again"
@@ -76,17 +79,17 @@ def test_demo_world_request_counts_and_a_deleted_job(workdir, monkeypatch, gen):
         db = workdir / "w.duckdb"
         label, route = GENERATIONS[gen]
         listing, calls = f"{label} GET /batch-calls", f"{label} GET {route}"
-        sync(db)
+        sync(db, gen)
         assert demo.request_counts()["counts"] == {listing: 1, calls: 12}
         demo.reset_requests()
-        assert sync(db).runs[0].stats.jobs_fetched == 0
+        assert sync(db, gen).runs[0].stats.jobs_fetched == 0
         assert demo.request_counts()["counts"] == {listing: 1}
         assert_equals_truth(demo, db, gen)
 
         victim = next(j for j in demo.truth(gen)["jobs"] if j["status"] == "running")["job_id"]
         demo.delete_job("dialnexa", "default", victim)
         demo.reset_requests()
-        result = sync(db)
+        result = sync(db, gen)
         # Gen B lists the batch as `deleted` (cancelled + is_deleted; its status moved, so its call
         # records are read once more); Gen A drops it from the list, so its own call records are asked
         # for: their 404 is the evidence that it is gone.
@@ -102,7 +105,7 @@ def test_demo_world_request_counts_and_a_deleted_job(workdir, monkeypatch, gen):
         assert_equals_truth(demo, db, gen)
         if gen == "dialnexa":  # still listed (as deleted) but frozen; Gen A no longer lists it at all
             demo.reset_requests()
-            sync(db)
+            sync(db, gen)
             assert demo.request_counts()["counts"] == {listing: 1}
 
 

@@ -3,7 +3,9 @@
 Both documentation generations are accepted; which one a server speaks is read off the envelope
 of the batch list (`items` → Gen B, `data` + `meta` → Gen A) and decides the call-records
 endpoint: Gen B `GET /batch-calls/{id}` (`callLogs`), Gen A `GET /call-logs/campaign/{id}`.
-Every call record is a row of `attempts`; contacts (one per E.164 number) are derived in SQL.
+Every call record is a row of `attempts`. Contacts are derived in SQL from two columns the sync adds:
+`contact_key` (the record's number as a key, pipelines.pii; none when the record has no number, and then
+the record is a contact of its own) and `duration_s` (the duration in seconds, see `duration_seconds`).
 """
 from __future__ import annotations
 
@@ -85,6 +87,37 @@ def _pages(client: VendorClient, path: str, endpoint: settings.Endpoint) -> Iter
         page += 1
 
 
+def check_duration_unit(unit: Any) -> str:
+    """The `duration_unit` setting, or a ValueError naming the key."""
+    if not isinstance(unit, str) or unit not in settings.DURATION_UNITS:
+        raise ValueError(f"sources.dialnexa.duration_unit = {unit!r} is not one of "
+                         f"{', '.join(map(repr, settings.DURATION_UNITS))} (the unit of Gen B's call `duration`)")
+    return unit
+
+
+def duration_seconds(record: dict, unit: str) -> float | None:
+    """A call record's duration in seconds: Gen A's `duration_seconds` as it is, else Gen B's `duration`
+    in `unit`; None when neither is a number (a value of the wrong type is rejected by its own column)."""
+    for field, divisor in (("duration_seconds", 1.0), ("duration", settings.DURATION_UNITS[unit])):
+        value = record.get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value / divisor
+    return None
+
+
+def with_duration_s(records: list[Any], unit: str) -> list[Any]:
+    """Records with `duration_s` added; a vendor field of that name is kept as `vendor_duration_s`."""
+    out = []
+    for record in records:
+        if isinstance(record, dict):
+            record = dict(record)
+            if settings.DURATION_S in record:
+                record[f"vendor_{settings.DURATION_S}"] = record.pop(settings.DURATION_S)
+            record[settings.DURATION_S] = duration_seconds(record, unit)
+        out.append(record)
+    return out
+
+
 class DialnexaApi(VendorApi):
     vendor = "dialnexa"
     pii_fields = settings.PII_FIELDS
@@ -92,8 +125,9 @@ class DialnexaApi(VendorApi):
     list_endpoint = settings.BATCHES.path
     # the list's counters move with dispatched and finished calls: the default staleness
 
-    def __init__(self) -> None:
+    def __init__(self, duration_unit: str = settings.DEFAULT_DURATION_UNIT) -> None:
         self.generation: str | None = None  # set by the first list page
+        self.duration_unit = check_duration_unit(duration_unit)
 
     @property
     def jobs_table(self) -> Table:
@@ -119,14 +153,17 @@ class DialnexaApi(VendorApi):
         endpoint = settings.CALLS[generation]
         path = endpoint.path.format(job_id=quote(task.job_id, safe=""))
         for envelope in _pages(client, path, endpoint):
-            yield DetailPage(settings.ATTEMPTS[generation], endpoint.path, envelope.records)
+            records = with_duration_s(envelope.records, self.duration_unit)
+            yield DetailPage(settings.ATTEMPTS[generation], endpoint.path, records)
 
 
 @dlt.source(name="dialnexa", max_table_nesting=0)
 def dialnexa_source(
     api_key: str = dlt.secrets.value,
     base_url: str = settings.BASE_URL,
+    duration_unit: str = settings.DEFAULT_DURATION_UNIT,
     run: AccountRun | None = None,
 ):
-    """One DialNexa account; `api_key` is the whole `key_id:secret` pair."""
-    return account_resource(DialnexaApi(), bearer(api_key), base_url, run)
+    """One DialNexa account; `api_key` is the whole `key_id:secret` pair; `duration_unit` ("ms" or "s")
+    is the unit of Gen B's call `duration`, "ms" as documented, "s" for an account that proves otherwise."""
+    return account_resource(DialnexaApi(duration_unit), bearer(api_key), base_url, run)

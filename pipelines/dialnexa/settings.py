@@ -41,8 +41,16 @@ FINGERPRINT_COLUMNS = {
 PII_FIELDS = {"to_number": "number", "from_number": "number", "transcript": "free_form", "summary": "free_form",
               "analysis": "free_form"}
 # A contact is its number (no lead id): its key, computed from to_number before masking, is the number
-# in E.164 as_is and its keyed hash in masked and hashed modes, so a contact stays one row.
+# in E.164 as_is and its keyed hash in masked and hashed modes, so a contact stays one row. A record
+# without a number (every Gen A call log, as documented) gets no key and is a contact of its own.
 PII_KEYS = {"contact_key": "to_number"}
+
+# Units of a call record's duration: `duration_s` (seconds) is computed by the source from Gen A's
+# `duration_seconds` (seconds, by its name) or else from `duration` in the account's `duration_unit`
+# (Gen B: milliseconds, as its duration filters are documented; see README, Units).
+DURATION_UNITS = {"ms": 1000.0, "s": 1.0}
+DEFAULT_DURATION_UNIT = "ms"
+DURATION_S = "duration_s"
 
 _JOB_COLUMNS = (
     Column("account", "text"),
@@ -89,13 +97,13 @@ _ATTEMPT_COLUMNS = (
     # Gen B (OpenAPI call logs)
     Column("call_direction", "text", "call_direction"),
     Column("batch_id", "text", "batch_id"),
-    Column("duration", "double", "duration"),
+    Column("duration", "double", "duration"),  # as sent: milliseconds unless duration_unit says "s"
     Column("transcript", "text", "transcript"),  # GET /calls/{id} fields, if a list ever carries them
     Column("summary", "text", "summary"),
     # Gen A (Mintlify call logs)
     Column("call_id", "text", "call_id"),
     Column("sentiment", "text", "sentiment"),
-    Column("duration_seconds", "double", "duration_seconds"),
+    Column("duration_seconds", "double", "duration_seconds"),  # seconds
     Column("recording_url", "text", "recording_url"),  # pre-signed, expires after 7 days
     Column("analysis", "json", "analysis"),
     Column("fallback_stt_transcriber_id", "text", "fallback_stt_transcriber_id"),
@@ -103,6 +111,7 @@ _ATTEMPT_COLUMNS = (
     Column("error_code", "text", "error_code"),
     Column("synced_at", "timestamp"),
     Column("contact_key", "text", "contact_key"),  # added by the sync from to_number (PII_KEYS)
+    Column(DURATION_S, "double", DURATION_S),  # added by the source: the duration in seconds
 )
 
 

@@ -1,16 +1,20 @@
 -- stg_dialnexa__attempts: one row per DialNexa call record. Retries are separate records and every
--- record is an attempt, including one created for a retry that was never dialled. The contact is the
--- record's to_number in E.164 ('+' and its digits: '+1 (212) 555-0100' -> '+12125550100'), or its keyed
--- hash in masked and hashed modes (contact_key, computed by the sync before masking: pipelines/pii.py);
--- attempt_number counts the contact's records by createdAt (call id breaks ties).
+-- record is an attempt, including one created for a retry that was never dialled.
+-- The contact (DESIGN §4): the record's number as a key, `contact_key`, computed by the sync in Python
+-- (pipelines/pii.py: E.164 as_is, the keyed hash in masked and hashed modes); a record without a number
+-- (every Gen A call log, whose documented fields carry none) is a contact of its own, keyed by its id.
+-- No number is parsed here. attempt_number counts the contact's records by createdAt (id breaks ties).
 -- Status: a refinement by end_reason wins over the plain mapping (completed + voicemail_detected ->
 -- voicemail); `retry_expired` (a retry that was never placed) takes the outcome of the contact's latest
 -- earlier record; any other value the seed does not know becomes 'unknown'.
 -- DialNexa has no SIP codes: error_code is NULL unless a record carries one. started_at is the
--- record's createdAt (DialNexa exposes no dial time); duration_s is Gen B duration or Gen A
--- duration_seconds.
+-- record's createdAt (DialNexa exposes no dial time); duration_s is `duration_s`, the seconds the sync
+-- computed from Gen A duration_seconds or Gen B duration (milliseconds unless sources.dialnexa.duration_unit
+-- says "s"; see pipelines/dialnexa/README.md).
+-- The numbering and carried-over status are per-contact window logic, not renaming: they stay here (and
+-- in stg_dialnexa__contacts) until the project has an intermediate layer.
 -- The attempts table appears with the first call-records fetch; until then this model is empty.
--- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, contact_key varchar, status varchar, end_reason varchar, error_code varchar, duration double, duration_seconds double, created_at timestamptz, synced_at timestamptz)
+-- optional: dialnexa.attempts (account varchar, job_id varchar, id varchar, to_number varchar, contact_key varchar, status varchar, end_reason varchar, error_code varchar, duration_s double, created_at timestamptz, synced_at timestamptz)
 
 with
 
@@ -29,14 +33,11 @@ renamed as (
         cast(account as varchar) as account,
         cast(job_id as varchar) as job_id,
         cast(id as varchar) as call_id,
-        -- contact_key: the sync's key for to_number (pipelines/pii.py); records loaded before it existed
-        coalesce(
-            cast(contact_key as varchar), '+' || regexp_replace(cast(to_number as varchar), '[^0-9]', '', 'g')
-        ) as contact_id,
+        cast(coalesce(contact_key, id) as varchar) as contact_id,
         cast(status as varchar) as vendor_status,
         cast(end_reason as varchar) as end_reason,
         cast(error_code as varchar) as error_code,
-        cast(coalesce(duration, duration_seconds) as double) as duration_s,
+        cast(duration_s as double) as duration_s,
         cast(created_at as timestamptz) as started_at
     from attempts
 ),
