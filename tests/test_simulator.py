@@ -17,7 +17,7 @@ KEY, ORG = "sim-talkifai-key", "org_demo"
 KEY2, ORG2 = "sim-talkifai-key-2", "org_second"
 ACCOUNTS = {"talkifai": {"default": {"api_key": KEY, "organization_id": ORG},
                          "second": {"api_key": KEY2, "organization_id": ORG2}}}
-AUTH = {"Authorization": f"Bearer {KEY}"}
+AUTH = {"Authorization": f"Bearer {KEY}", "x-api-key": KEY}  # both: the auth mode differs per account
 JOB_STATUSES = {"pending", "scheduled", "running", "completed", "failed", "cancelled"}
 CONTACT_STATUSES = {"pending", "queued", "dialing", "completed", "no_answer", "busy", "timeout", "blocked",
                     "invalid_number", "carrier_error", "failed", "cancelled"}
@@ -95,18 +95,20 @@ def sim():
 
 # --- auth and errors -------------------------------------------------------------------------
 
-def test_auth(sim):
+def test_auth():
+    """With the `either` auth mode (the others: test_simulator_strict.py)."""
     params = {"organizationId": ORG}
-    for headers in (None, {"Authorization": "Bearer nope"}, {"x-api-key": "nope"}, {"Authorization": KEY}):
-        with client(sim, headers) as c:
-            r = c.get("/batch/jobs", params=params)
-            assert r.status_code == 401 and r.json() == {"detail": "Invalid API key"}
-            assert c.get("/batch/jobs/whatever").status_code == 401
-    for headers in (AUTH, {"x-api-key": KEY}, {"authorization": f"bearer {KEY}"}):
-        with client(sim, headers) as c:
-            assert c.get("/batch/jobs", params=params).status_code == 200
-    with client(sim, {"x-api-key": KEY2}) as c:
-        assert c.get("/batch/jobs", params={"organizationId": ORG2}).status_code == 200
+    with SimulatorServer(World(seed=7, accounts=ACCOUNTS, talkifai_auth="either")) as sim:
+        for headers in (None, {"Authorization": "Bearer nope"}, {"x-api-key": "nope"}, {"Authorization": KEY}):
+            with client(sim, headers) as c:
+                r = c.get("/batch/jobs", params=params)
+                assert r.status_code == 401 and r.json() == {"detail": "Invalid API key"}
+                assert c.get("/batch/jobs/whatever").status_code == 401
+        for headers in (AUTH, {"x-api-key": KEY}, {"authorization": f"bearer {KEY}"}):
+            with client(sim, headers) as c:
+                assert c.get("/batch/jobs", params=params).status_code == 200
+        with client(sim, {"x-api-key": KEY2}) as c:
+            assert c.get("/batch/jobs", params={"organizationId": ORG2}).status_code == 200
 
 
 @pytest.mark.parametrize(("params", "detail"), [
