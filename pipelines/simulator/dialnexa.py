@@ -248,9 +248,9 @@ def render_batch(view: JobView, generation: str) -> dict:
 
 def render_call(job: Job, call: Call, generation: str) -> dict:
     h = _digest(job.job_id, call.lead, call.depth)
-    if generation == "B":
+    if generation == "B":  # like the spec's example, an unfinished call has no duration / end_reason
         to = display_number(job.phone(call.lead), call.lead)
-        from_number = f"+1415555{1000 + job.number % 9000:04d}"  # like the spec's example, an unfinished call has no duration / end_reason
+        from_number = f"+1415555{1000 + job.number % 9000:04d}"
         out = {"id": f"call_{h}", "agent_id": job.agent_id, "to_number": to, "from_number": from_number,
                "status": call.status, "call_direction": "outbound", "createdAt": _ms(call.created),
                "batch_id": job.job_id}
@@ -473,8 +473,6 @@ def truth(dialect: DialNexa, account: str) -> dict:
             reasons.extend(job_reasons)
     return {"jobs": jobs_out, "contacts": contacts_out, "attempts": attempts_out,
             "job_success_rates": rates, "failure_reasons": reasons}
-
-
 
 
 def _leads_truth(job: Job, view: JobView, base: dict, attempts: list) -> list[dict]:

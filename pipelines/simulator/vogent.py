@@ -444,8 +444,6 @@ def truth(world: World, account: str, view=job_view) -> dict:
     return out
 
 
-
-
 def _truth_contacts(job: Job, state: View, base: dict, attempts: list) -> list[dict]:
     """One row per number: its queue row, or its latest dial; every dial is also an attempt."""
     by_number: dict[str, list[Dial]] = {}
