@@ -94,6 +94,7 @@ class TalkifAI(Dialect):
 
     def __init__(self, world: World):
         super().__init__(world)
+        self._breakdowns: dict[tuple, tuple[dict, dict]] = {}
         # (method, path under the prefix, label used in request counts, handler)
         self.routes = [
             ("GET", "/batch/jobs", "/batch/jobs", self.list_jobs),
@@ -162,7 +163,19 @@ class TalkifAI(Dialect):
             return error(400, "invalid_page_size")
         org = self.world.accounts[VENDOR][account]["organization_id"]
         key = ("detail", account, job_id, status, page, size, self.world.token)
-        return self._cached(key, lambda: render_detail(job, self.world.now, org, status, page, size))
+        return self._cached(key, lambda: render_detail(job, self.world.now, org, status, page, size,
+                                                       self._shown(job, self.world.now)))
+
+    def _shown(self, job: Job, t: int) -> tuple[dict, dict]:
+        """(statusBreakdown, contacts per relabelled status) for the job at t, kept for recent ticks:
+        every page of a large job's detail needs them."""
+        key = (job.account, job.job_id, t)
+        shown = self._breakdowns.get(key)
+        if shown is None:
+            shown = self._breakdowns[key] = breakdown(job, t, job.summary(t)["counts"])
+            if len(self._breakdowns) > 64:
+                self._breakdowns.pop(next(iter(self._breakdowns)))
+        return shown
 
 
 # --- rendering (also used by the truth) ------------------------------------------------------
@@ -205,18 +218,21 @@ def vendor_status(job: Job, i: int, t: int, c: ContactState) -> str:
     return _TO_VENDOR[c.status]
 
 
-def breakdown(job: Job, t: int, counts: dict) -> dict:
-    """Contacts per shown status, API enum order first, then the UI statuses that occur."""
+def breakdown(job: Job, t: int, counts: dict) -> tuple[dict, dict[str, list[int]]]:
+    """Contacts per shown status (API enum order first, then the UI statuses that occur), and the
+    contact indices of each API status a UI status may stand in for (for ``contactStatus``)."""
     shown = {v: counts[n] for v, n in _BREAKDOWN_ORDER}
+    kept: dict[str, list[int]] = {}
     relabel = {_CODE_OF[v] for v in RELABELLED if shown[v]}
     if relabel:
         for i, code in enumerate(job.status_codes(t)):
             if code in relabel:
                 v = vendor_status(job, i, t, job.contact(i, t))
+                kept.setdefault(v, []).append(i)
                 if v in UI_STATUSES:
                     shown[v] = shown.get(v, 0) + 1
                     shown[_TO_VENDOR[STATUSES[code]]] -= 1
-    return {v: n for v, n in shown.items() if n}
+    return {v: n for v, n in shown.items() if n}, kept
 
 
 def render_contact(job: Job, i: int, t: int) -> dict:
@@ -242,22 +258,26 @@ def render_contact(job: Job, i: int, t: int) -> dict:
     }
 
 
-def render_detail(job: Job, t: int, org: str, status: str | None, page: int, size: int) -> dict:
+def render_detail(job: Job, t: int, org: str, status: str | None, page: int, size: int,
+                  shown: tuple[dict, dict]) -> dict:
+    """The detail body; ``shown`` is ``breakdown(job, t, …)``."""
     s = job.summary(t)
     body = render_job(job, t, org)
     counts = s["counts"]
+    body["statusBreakdown"] = shown[0]
     body["estimatedCompletionTime"] = iso(s["estimated_completion"])
-    body["statusBreakdown"] = breakdown(job, t, counts)
     lo = (page - 1) * size
     if status is None:
         total = job.total
         indices = range(lo, min(lo + size, total))
+    elif status in RELABELLED:
+        matching = shown[1].get(status, [])
+        total = len(matching)
+        indices = matching[lo: lo + size]
     else:
         code = _CODE_OF[status]
         codes = job.status_codes(t)
         matching = [i for i, c in enumerate(codes) if c == code] if counts[_FROM_VENDOR[status]] else []
-        if status in RELABELLED:
-            matching = [i for i in matching if vendor_status(job, i, t, job.contact(i, t)) == status]
         total = len(matching)
         indices = matching[lo: lo + size]
     body["contacts"] = [render_contact(job, i, t) for i in indices]
