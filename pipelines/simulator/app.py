@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 
 from . import control
 from .dialnexa import DialNexa, DialNexaGenA
+from .limits import RateLimits
 from .talkifai import TalkifAI
 from .vogent import Vogent
 from .weya import Weya
@@ -144,6 +145,7 @@ class Simulator:
         self.requests = RequestLog()
         self.faults = Faults()
         self.tampering = Tampering()
+        self.rate_limits = RateLimits()
 
 
 def _fmt_seconds(s: float) -> str:
@@ -170,8 +172,13 @@ def _endpoint(sim: Simulator, dialect, label: str, handler, auth: bool = True):
             response = dialect.error(int(kind), "Internal Server Error" if kind == "500" else "Service Unavailable")
         else:
             account = dialect.authenticate(request) if auth else None
+            verdict = None
+            if account is not None and dialect.rate_limit_headers:
+                verdict = sim.rate_limits.spend(dialect.world_vendor, dialect.api_key(account))
             if auth and account is None:
                 response = dialect.error(401, "Invalid API key")
+            elif verdict is not None and not verdict.allowed:
+                response = dialect.error(429, "Rate limit exceeded", verdict.headers)
             elif sim.tampering.is_broken(vendor, request.url.path):
                 response = dialect.error(500, "Internal Server Error")
             else:
@@ -180,6 +187,8 @@ def _endpoint(sim: Simulator, dialect, label: str, handler, auth: bool = True):
                     tampered = sim.tampering.apply(vendor, request.url.path, response.body)
                     if tampered is not response.body:
                         response = Response(tampered, 200, media_type="application/json")
+            if verdict is not None and verdict.allowed and dialect.rate_limit_headers == "always":
+                response.headers.update(verdict.headers)
             if kind == "malformed":
                 body = response.body
                 response = Response(body[: max(1, len(body) // 2)], 200, media_type="application/json")

@@ -1,5 +1,6 @@
 """Control API under ``/_control`` (a path no vendor uses): clock, truth, request counts,
-faults, deletions. Tests and benchmarks drive the simulator only through this, over HTTP.
+faults, deletions, doc-reading switches and request budgets. Tests and benchmarks drive the
+simulator only through this, over HTTP.
 """
 
 from __future__ import annotations
@@ -70,6 +71,24 @@ def routes(sim: Simulator) -> list[Route]:
         except (TypeError, ValueError, orjson.JSONDecodeError) as exc:
             return _json({"detail": str(exc)}, 400)
 
+    async def switches(request: Request) -> Response:
+        """{"talkifai_auth": mode | {account: mode}, "weya_not_found": "json" | "text"}."""
+        if request.method == "GET":
+            return _json(world.switches.as_dict())
+        try:
+            return _json(world.switches.update(**await _body(request)))
+        except (TypeError, ValueError, orjson.JSONDecodeError) as exc:
+            return _json({"detail": str(exc)}, 400)
+
+    async def rate_limits(request: Request) -> Response:
+        """{"vendor", "requests": N | null, "window_s": S, "reset": "epoch" | "seconds"}."""
+        if request.method == "GET":
+            return _json(sim.rate_limits.as_dict())
+        try:
+            return _json(sim.rate_limits.configure(**await _body(request)))
+        except (TypeError, ValueError, orjson.JSONDecodeError) as exc:
+            return _json({"detail": str(exc)}, 400)
+
     async def tamper(request: Request) -> Response:
         """{"vendor", "record_id", "scope"?, "set": {field: value}, "unset": [field]} or
         {"vendor", "job_id", "broken": true|false}; {"reset": true} clears everything."""
@@ -107,4 +126,6 @@ def routes(sim: Simulator) -> list[Route]:
         Route("/faults", faults, methods=["GET", "POST"]),
         Route("/delete_job", delete_job, methods=["POST"]),
         Route("/tamper", tamper, methods=["POST"]),
+        Route("/switches", switches, methods=["GET", "POST"]),
+        Route("/rate_limits", rate_limits, methods=["GET", "POST"]),
     ]

@@ -24,6 +24,9 @@ class Dialect:
     vendor: str
     prefix: str
     key_headers: tuple[str, ...] = ()  # headers that may carry the key besides `Authorization: Bearer`
+    # X-RateLimit-* headers once a budget is set: on every response ("always", DialNexa), with the
+    # 429 only ("on_429", TalkifAI), or never (None: no budget, the docs document no limits).
+    rate_limit_headers: str | None = None
     cache_bytes = 256 * 2**20  # rendered bodies kept: a whole 200,000-contact world is ~75 MB
 
     def __init__(self, world: World):
@@ -37,12 +40,20 @@ class Dialect:
     def world_vendor(self) -> str:
         return self.vendor
 
+    @staticmethod
+    def bearer(request: Request) -> str | None:
+        """The token of an ``Authorization: Bearer <token>`` header, else None."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
     def authenticate(self, request: Request) -> str | None:
         """The account whose key the request carries, or None."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        candidates = [token.strip() if scheme.lower() == "bearer" else None]
-        candidates += [request.headers.get(h) for h in self.key_headers]
+        candidates = [self.bearer(request)] + [request.headers.get(h) for h in self.key_headers]
         return next((self._keys[k] for k in candidates if k and k in self._keys), None)
+
+    def api_key(self, account: str) -> str:
+        """The account's key: what a request budget counts by."""
+        return self.world.accounts[self.world_vendor][account]["api_key"]
 
     def _cached(self, key: tuple, build: Callable[[], object]) -> Response:
         """A rendered body, kept until the clock or the data moves (the key says when)."""

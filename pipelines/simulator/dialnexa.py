@@ -23,9 +23,15 @@ How a campaign looks as DialNexa call records (choices where the docs are silent
 - a cancelled batch cancels its undialled and running records; a failed batch fails them
   (``system_failure``) except pending retries, which become ``retry_expired``; Gen B has no
   failed batch status, so such a batch reads ``cancelled`` there;
-- records carry no SIP code; ``createdAt`` is the record's creation, ``duration`` whole seconds
-  (Gen B leaves ``duration`` and ``end_reason`` out until the call has them, as its example does);
-  ``to_number`` is sometimes formatted as uploaded (``+1 (212) 555-0100``, ``12125550100``);
+- records carry no SIP code; ``createdAt`` is the record's creation; Gen B's ``duration`` is in
+  milliseconds (its ``duration_*`` filters are documented in ms; the one example value, 42, is a
+  placeholder), Gen A's ``duration_seconds`` in seconds; Gen B leaves ``duration`` and
+  ``end_reason`` out until the call has them, as its example does; Gen B's ``to_number`` is
+  sometimes formatted as uploaded (``+1 (212) 555-0100``, ``12125550100``); Gen A call logs carry
+  only the fields its docs list (no number at all: each log is its own contact, DESIGN §4);
+- each generation answers 404 on the other's endpoints (``/call-logs/…`` on Gen B; Gen A serves
+  no ``/calls``); with a request budget set, every response with a valid key carries
+  ``X-RateLimit-*`` and a spent budget answers 429 with ``Retry-After``;
 - Gen B keeps a deleted batch in the list with status ``deleted`` (its call logs stay readable,
   frozen at the deletion); Gen A drops it from the list and answers 404 for it;
 - lists are newest first; call logs newest first unless ``created_at=asc``.
@@ -242,21 +248,21 @@ def render_batch(view: JobView, generation: str) -> dict:
 
 def render_call(job: Job, call: Call, generation: str) -> dict:
     h = _digest(job.job_id, call.lead, call.depth)
-    to = display_number(job.phone(call.lead), call.lead)
-    from_number = f"+1415555{1000 + job.number % 9000:04d}"
     if generation == "B":  # like the spec's example, an unfinished call has no duration / end_reason
+        to = display_number(job.phone(call.lead), call.lead)
+        from_number = f"+1415555{1000 + job.number % 9000:04d}"
         out = {"id": f"call_{h}", "agent_id": job.agent_id, "to_number": to, "from_number": from_number,
                "status": call.status, "call_direction": "outbound", "createdAt": _ms(call.created),
                "batch_id": job.job_id}
         if call.duration is not None:
-            out["duration"] = call.duration
+            out["duration"] = call.duration * 1000  # milliseconds
         if call.end_reason is not None:
             out["end_reason"] = call.end_reason
         return out
     answered = call.status == "completed" and call.end_reason != "voicemail_detected"
     sentiment = ("positive", "neutral", "negative")[int(h, 16) % 3] if answered else None
     return {
-        "id": f"log_{h}", "call_id": f"call_{h}", "agent_id": job.agent_id, "to_number": to,
+        "id": f"log_{h}", "call_id": f"call_{h}", "agent_id": job.agent_id,
         "status": call.status, "sentiment": sentiment, "duration_seconds": call.duration,
         "recording_url": f"https://storage.dialnexa.com/recordings/call_{h}.wav?X-Amz-Expires=604800"
         if call.sent is not None and call.duration is not None else None,
@@ -300,6 +306,7 @@ class DialNexa(Dialect):
 
     vendor = VENDOR  # request-log label
     prefix = PREFIX_B
+    rate_limit_headers = "always"  # the rate-limits page: every response carries them
     generation = "B"
     list_page_max = 100
     calls_page_max = 200
@@ -432,8 +439,9 @@ class DialNexaGenA(DialNexa):
 
 def truth(dialect: DialNexa, account: str) -> dict:
     """The warehouse a correct sync of this account through `dialect` would hold now, minus
-    ``last_synced_at``. Contacts are the leads with at least one record, keyed by E.164 number;
-    deleted jobs keep their state at deletion and stay out of the marts."""
+    ``last_synced_at``. Contacts are the leads with at least one record, keyed by E.164 number
+    (Gen B), or the call logs themselves (Gen A, whose logs carry no number); deleted jobs keep
+    their state at deletion and stay out of the marts."""
     gen = dialect.generation
     jobs_out, contacts_out, attempts_out, rates, reasons = [], [], [], [], []
     for job in dialect.world.all_jobs(VENDOR, account):
@@ -455,27 +463,8 @@ def truth(dialect: DialNexa, account: str) -> dict:
             "completed_at": None, "total_contacts": counters[0], "contacts_processed": counters[1],
             "successful_calls": counters[2], "failed_calls": counters[3],
         })
-        rows = []
-        for i, calls in enumerate(view.leads):
-            if not calls:
-                continue
-            phone = job.phone(i)
-            canon = canonical_calls(calls)
-            for n, (call, s) in enumerate(zip(calls, canon, strict=True), 1):
-                attempts_out.append({
-                    "vendor": VENDOR, "account": account, "job_id": job.job_id, "contact_id": phone,
-                    "attempt_number": n, "status": s, "vendor_status": call.status, "error_code": None,
-                    "started_at": iso(call.created), "duration_s": call.duration})
-            decisive = next((c for c in reversed(calls) if c.status != "retry_expired"), None)
-            s = canon[-1]
-            rows.append({
-                "vendor": VENDOR, "account": account, "job_id": job.job_id, "contact_id": phone,
-                "phone_number": phone, "status": s, "vendor_status": calls[-1].status,
-                "is_terminal": s not in CANON_OPEN, "attempt_count": len(calls), "error_code": None,
-                "failure_reason": None if s == "completed" or decisive is None else decisive.end_reason,
-                "last_attempt_at": iso(calls[-1].created), "completed_at": None,
-                "call_duration_s": None if decisive is None else decisive.duration,
-            })
+        base = {"vendor": VENDOR, "account": account, "job_id": job.job_id}
+        rows = (_leads_truth if gen == "B" else _logs_truth)(job, view, base, attempts_out)
         contacts_out.extend(rows)
         if not deleted:
             rate, job_reasons = truth_marts({"vendor": VENDOR, "account": account, "job_id": job.job_id},
@@ -486,3 +475,44 @@ def truth(dialect: DialNexa, account: str) -> dict:
             "job_success_rates": rates, "failure_reasons": reasons}
 
 
+def _leads_truth(job: Job, view: JobView, base: dict, attempts: list) -> list[dict]:
+    """Gen B: one contact per lead (E.164 number), its latest record; every record an attempt."""
+    rows = []
+    for i, calls in enumerate(view.leads):
+        if not calls:
+            continue
+        phone = job.phone(i)
+        canon = canonical_calls(calls)
+        for n, (call, s) in enumerate(zip(calls, canon, strict=True), 1):
+            attempts.append({**base, "contact_id": phone, "attempt_number": n, "status": s,
+                             "vendor_status": call.status, "error_code": None,
+                             "started_at": iso(call.created), "duration_s": call.duration})
+        decisive = next((c for c in reversed(calls) if c.status != "retry_expired"), None)
+        s = canon[-1]
+        rows.append({
+            **base, "contact_id": phone, "phone_number": phone, "status": s, "vendor_status": calls[-1].status,
+            "is_terminal": s not in CANON_OPEN, "attempt_count": len(calls), "error_code": None,
+            "failure_reason": None if s == "completed" or decisive is None else decisive.end_reason,
+            "last_attempt_at": iso(calls[-1].created), "completed_at": None,
+            "call_duration_s": None if decisive is None else decisive.duration,
+        })
+    return rows
+
+
+def _logs_truth(job: Job, view: JobView, base: dict, attempts: list) -> list[dict]:
+    """Gen A: every call log is its own contact (keyed by its id) and its one attempt; a lone
+    ``retry_expired`` log has no earlier outcome to take, so it is ``unknown``."""
+    rows = []
+    for call in view.calls:
+        log = render_call(job, call, "A")
+        s = canonical_calls([call])[0]
+        attempts.append({**base, "contact_id": log["id"], "attempt_number": 1, "status": s,
+                         "vendor_status": call.status, "error_code": None,
+                         "started_at": iso(call.created), "duration_s": call.duration})
+        rows.append({
+            **base, "contact_id": log["id"], "phone_number": None, "status": s, "vendor_status": call.status,
+            "is_terminal": s not in CANON_OPEN, "attempt_count": 1, "error_code": None,
+            "failure_reason": None if s == "completed" else call.end_reason,
+            "last_attempt_at": iso(call.created), "completed_at": None, "call_duration_s": call.duration,
+        })
+    return rows

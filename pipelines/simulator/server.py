@@ -118,6 +118,17 @@ class SimulatorServer:
         or `reset=True` (the truth is unaffected)."""
         return self._call("POST", "/tamper", json=kw)
 
+    def set_switches(self, **kw) -> dict:
+        """`talkifai_auth="bearer"|"x-api-key"|"either"` (or {account: mode}),
+        `weya_not_found="json"|"text"`; returns every switch."""
+        return self._call("POST", "/switches", json=kw)
+
+    def set_rate_limit(self, vendor: str, requests: int | None, window_s: float = 60.0,
+                       reset: str = "epoch") -> dict:
+        """A request budget per API key for `vendor` (talkifai, dialnexa); `requests=None` clears it."""
+        return self._call("POST", "/rate_limits", json={"vendor": vendor, "requests": requests,
+                                                        "window_s": window_s, "reset": reset})
+
     def delete_job(self, vendor: str, account: str, job_id: str) -> dict:
         return self._call("POST", "/delete_job", json={"vendor": vendor, "account": account, "job_id": job_id})
 

@@ -8,7 +8,15 @@ Served under ``/talkifai``. Choices where the docs are silent:
 - ``statusBreakdown`` lists only statuses with at least one contact (a GROUP BY), in enum order;
 - an empty ``status`` / ``contactStatus`` means no filter; an empty or non-integer page
   parameter is a 400 like an out-of-range one;
-- a job created after the clock (the world adds jobs as it runs) does not exist yet.
+- a job created after the clock (the world adds jobs as it runs) does not exist yet;
+- the UI guide's contact statuses leak into the API (VENDORS.md §1 [conflict]): a call being
+  talked ``connected``, a call whose agent fails ``agent_error`` until it ends, and for half the
+  contacts whose retries ran out (maxAttempts > 1) ``permanently_failed`` instead of the last
+  outcome. ``contactStatus`` accepts only the API enum; the breakdown counts what the contacts show;
+- auth follows the world's ``talkifai_auth`` switch per account: Bearer only, ``x-api-key`` only,
+  or either (the OpenAPI's bearerAuth and the authentication page disagree);
+- with a request budget set, a 429 carries ``Retry-After`` and ``X-RateLimit-*`` (the intro page);
+  other responses carry no rate-limit headers.
 
 It also owns the canonical ground truth for TalkifAI (DESIGN §4), computed from the very
 JSON it serves so the truth cannot drift from the API.
@@ -21,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .dialect import CANON_OPEN, Dialect, truth_marts
-from .world import RETRYABLE, STATUSES, Job, World, iso
+from .world import MAX_SLOTS, OUTCOMES, RETRYABLE, STATUSES, ContactState, Job, World, iso
 
 VENDOR = "talkifai"
 PREFIX = "/talkifai"
@@ -33,6 +41,10 @@ _FROM_VENDOR = {v: k for k, v in _TO_VENDOR.items()}
 _CODE_OF = {_TO_VENDOR[s]: i for i, s in enumerate(STATUSES)}
 _BREAKDOWN_ORDER = [(_TO_VENDOR[s], s) for s in STATUSES]
 _BREAKDOWN_ORDER.sort(key=lambda p: CONTACT_STATUSES.index(p[0]))
+# The UI guide's statuses (not in the API enum) and what the truth reads them as (DESIGN §4).
+UI_STATUSES = {"connected": "in_progress", "agent_error": "in_progress", "permanently_failed": "failed"}
+RELABELLED = {"dialing", *RETRYABLE}  # API statuses a UI status may stand in for
+_AGENT_ERROR = next(k for k, o in enumerate(OUTCOMES) if (o[2] or "").startswith("Agent error"))
 
 # Canonical vocabulary (DESIGN §4).
 TERMINAL_JOB = ("completed", "failed", "cancelled")
@@ -50,6 +62,8 @@ def error(status: int, detail: str, headers: dict | None = None) -> Response:
 def canonical_contact_status(vendor_status: str, error_code: str | None) -> str:
     if vendor_status == "dialing":
         return "in_progress"
+    if vendor_status in UI_STATUSES:
+        return UI_STATUSES[vendor_status]
     if vendor_status == "failed" and error_code == "603":
         return "declined"
     return vendor_status if vendor_status in CONTACT_STATUSES else "unknown"
@@ -76,9 +90,11 @@ class TalkifAI(Dialect):
     vendor = VENDOR
     prefix = PREFIX
     key_headers = ("x-api-key",)  # the authentication page documents it beside Bearer
+    rate_limit_headers = "on_429"  # the intro page shows them on the 429 only
 
     def __init__(self, world: World):
         super().__init__(world)
+        self._breakdowns: dict[tuple, tuple[dict, dict]] = {}
         # (method, path under the prefix, label used in request counts, handler)
         self.routes = [
             ("GET", "/batch/jobs", "/batch/jobs", self.list_jobs),
@@ -90,6 +106,14 @@ class TalkifAI(Dialect):
     def truth(self, account: str) -> dict:
         return truth(self.world, account)
 
+    def authenticate(self, request: Request) -> str | None:
+        """The account of a key sent in a header that account's auth mode accepts."""
+        modes = self.world.switches.talkifai_auth
+        for token, kind in ((self.bearer(request), "bearer"), (request.headers.get("x-api-key"), "x-api-key")):
+            account = self._keys.get(token) if token else None
+            if account is not None and modes.get(account, "either") in (kind, "either"):
+                return account
+        return None
 
 
     # --- endpoints -------------------------------------------------------------------------
@@ -139,7 +163,19 @@ class TalkifAI(Dialect):
             return error(400, "invalid_page_size")
         org = self.world.accounts[VENDOR][account]["organization_id"]
         key = ("detail", account, job_id, status, page, size, self.world.token)
-        return self._cached(key, lambda: render_detail(job, self.world.now, org, status, page, size))
+        return self._cached(key, lambda: render_detail(job, self.world.now, org, status, page, size,
+                                                       self._shown(job, self.world.now)))
+
+    def _shown(self, job: Job, t: int) -> tuple[dict, dict]:
+        """(statusBreakdown, contacts per relabelled status) for the job at t, kept for recent ticks:
+        every page of a large job's detail needs them."""
+        key = (job.account, job.job_id, t)
+        shown = self._breakdowns.get(key)
+        if shown is None:
+            shown = self._breakdowns[key] = breakdown(job, t, job.summary(t)["counts"])
+            if len(self._breakdowns) > 64:
+                self._breakdowns.pop(next(iter(self._breakdowns)))
+        return shown
 
 
 # --- rendering (also used by the truth) ------------------------------------------------------
@@ -167,6 +203,38 @@ def render_job(job: Job, t: int, org: str) -> dict:
     }
 
 
+def vendor_status(job: Job, i: int, t: int, c: ContactState) -> str:
+    """The status the API shows: the enum value, or a UI-guide status standing in for it."""
+    if c.status == "in_progress":
+        cs = job.contacts
+        j = i * MAX_SLOTS + c.attempts - 1
+        if cs.outcomes[j] == _AGENT_ERROR:
+            return "agent_error"
+        if cs.outcomes[j] == 0 and t - job.start >= cs.ends[j] - cs.talk[i]:
+            return "connected"
+    elif (c.status in RETRYABLE and c.completed_at is not None and job.max_attempts > 1
+          and (i + job.number) % 2 == 0):
+        return "permanently_failed"
+    return _TO_VENDOR[c.status]
+
+
+def breakdown(job: Job, t: int, counts: dict) -> tuple[dict, dict[str, list[int]]]:
+    """Contacts per shown status (API enum order first, then the UI statuses that occur), and the
+    contact indices of each API status a UI status may stand in for (for ``contactStatus``)."""
+    shown = {v: counts[n] for v, n in _BREAKDOWN_ORDER}
+    kept: dict[str, list[int]] = {}
+    relabel = {_CODE_OF[v] for v in RELABELLED if shown[v]}
+    if relabel:
+        for i, code in enumerate(job.status_codes(t)):
+            if code in relabel:
+                v = vendor_status(job, i, t, job.contact(i, t))
+                kept.setdefault(v, []).append(i)
+                if v in UI_STATUSES:
+                    shown[v] = shown.get(v, 0) + 1
+                    shown[_TO_VENDOR[STATUSES[code]]] -= 1
+    return {v: n for v, n in shown.items() if n}, kept
+
+
 def render_contact(job: Job, i: int, t: int) -> dict:
     c = job.contact(i, t)
     phone = job.phone(i)
@@ -177,7 +245,7 @@ def render_contact(job: Job, i: int, t: int) -> dict:
         "id": job.contact_id(i),
         "phoneNumber": phone,
         "contactData": job.contact_data(i),
-        "status": _TO_VENDOR[c.status],
+        "status": vendor_status(job, i, t, c),
         "errorCode": c.error_code,
         "attemptCount": c.attempts,
         "maxAttempts": job.max_attempts,
@@ -190,16 +258,22 @@ def render_contact(job: Job, i: int, t: int) -> dict:
     }
 
 
-def render_detail(job: Job, t: int, org: str, status: str | None, page: int, size: int) -> dict:
+def render_detail(job: Job, t: int, org: str, status: str | None, page: int, size: int,
+                  shown: tuple[dict, dict]) -> dict:
+    """The detail body; ``shown`` is ``breakdown(job, t, …)``."""
     s = job.summary(t)
     body = render_job(job, t, org)
     counts = s["counts"]
-    body["statusBreakdown"] = {v: counts[n] for v, n in _BREAKDOWN_ORDER if counts[n]}
+    body["statusBreakdown"] = shown[0]
     body["estimatedCompletionTime"] = iso(s["estimated_completion"])
     lo = (page - 1) * size
     if status is None:
         total = job.total
         indices = range(lo, min(lo + size, total))
+    elif status in RELABELLED:
+        matching = shown[1].get(status, [])
+        total = len(matching)
+        indices = matching[lo: lo + size]
     else:
         code = _CODE_OF[status]
         codes = job.status_codes(t)

@@ -12,10 +12,14 @@ Served under ``/vogent/api``. How the neutral world is rendered, where the docs 
   ``toNumber``); a dial is listed in ``/dials`` once it has ended (the docs: completed dials
   only) and a contact is in ``/queue`` until its first call starts. A call in flight, and a
   contact waiting for its retry, are in neither list, as the guide says of in-progress dials;
-- outcomes: no answer is ``no-answer``/``NO_ANSWER``, or for one dial in three
-  ``completed``/``VOICEMAIL_DETECTED_HANGUP``; busy ``busy``/``BUSY``; timeout
-  ``failed``/``TIMEOUT``; every other failure ``failed``/``FAILED``; a call cut short by a
-  cancelled job ``canceled``/``CANCELLED``. A stopped job's contacts that were never called
+- outcomes: the dial status and ``systemResultType`` are drawn per dial, and (as on the real
+  platform, where a dial that connected to anything ends ``completed``) a failure result may
+  come with ``completed``: no answer is ``no-answer``/``NO_ANSWER``, ``completed``/``NO_ANSWER``
+  or ``completed``/``VOICEMAIL_DETECTED_HANGUP``; busy ``busy``/``BUSY`` or ``completed``/``BUSY``;
+  timeout ``failed``/``TIMEOUT`` or ``completed``/``TIMEOUT``; a carrier error ``failed`` with
+  ``RATE_LIMITED`` or ``FAILED``; every other failure ``failed``/``FAILED`` or
+  ``completed``/``FAILED``; a call cut short by a cancelled job ``canceled``/``CANCELLED``. A
+  retry is a new dial (new id) to the same ``toNumber``. A stopped job's contacts that were never called
   become dials that were never placed (``canceled``, or ``failed`` for a failed job), created
   when the job stopped, with no ``startedAt`` (the schema does not allow null) and 0 seconds;
 - paging is keyset: the opaque cursor names the last item returned, so rows leaving the queue
@@ -29,8 +33,9 @@ Served under ``/vogent/api``. How the neutral world is rendered, where the docs 
   platform guide's curl samples).
 
 It also owns the canonical ground truth for Vogent (DESIGN §4), computed from the same
-rendering: a contact is a dial once dialed, before that a queue row (status pending); a dial
-is one attempt, its own contact with attempt_count 1 (0 when never placed).
+rendering: a contact is (job, ``toNumber`` in E.164): a queue row (pending) until dialled, then
+its latest dial by ``createdAt``; every dial of the number is an attempt (attempt_count = its
+dials, a never-placed one included); a failure ``systemResultType`` decides over the status.
 """
 
 from __future__ import annotations
@@ -68,14 +73,16 @@ CANON_JOB = {"INIT": "pending", "ACTIVE": "running", "PAUSED": "paused", "COMPLE
 CANON_DIAL = {"queued": "pending", "ringing": "in_progress", "in-progress": "in_progress",
               "completed": "completed", "busy": "busy", "no-answer": "no_answer", "failed": "failed",
               "canceled": "cancelled"}
-CANON_REFINED = {("completed", "VOICEMAIL_DETECTED_HANGUP"): "voicemail", ("failed", "TIMEOUT"): "timeout"}
+# A failure systemResultType decides over the dial status, `completed` included (DESIGN §4);
+# hang-ups and TRANSFERRED keep the status.
+CANON_RESULT = {"VOICEMAIL_DETECTED_HANGUP": "voicemail", "NO_ANSWER": "no_answer", "BUSY": "busy",
+                "FAILED": "failed", "RATE_LIMITED": "failed", "TIMEOUT": "timeout", "CANCELLED": "cancelled"}
 TERMINAL_JOB = ("completed", "failed", "cancelled")
 QUEUE_ROW_STATUS = "queued"  # a queue row has no status field; it is a dial not placed yet
 
 
 def canonical_contact_status(status: str, system_result_type: str | None) -> str:
-    refined = CANON_REFINED.get((status, system_result_type))
-    return refined or CANON_DIAL.get(status, "unknown")
+    return CANON_RESULT.get(system_result_type) or CANON_DIAL.get(status, "unknown")
 
 
 def canonical_job_status(status: str) -> str:
@@ -136,18 +143,19 @@ class View:
 
 
 def _outcome(status: str, draw: int) -> tuple[str, str]:
-    """Vogent's (status, systemResultType) for a neutral attempt outcome."""
+    """Vogent's (status, systemResultType) for a neutral attempt outcome; one failure in four
+    (a third of the no-answers: voicemail) ends ``completed`` with its failure result."""
     if status == "completed":
         return "completed", _HANGUPS[draw % len(_HANGUPS)]
-    if status == "no_answer":
-        return ("completed", "VOICEMAIL_DETECTED_HANGUP") if draw % 3 == 0 else ("no-answer", "NO_ANSWER")
-    if status == "busy":
-        return "busy", "BUSY"
-    if status == "timeout":
-        return "failed", "TIMEOUT"
     if status == "cancelled":
         return "canceled", "CANCELLED"
-    return "failed", "FAILED"
+    if status == "no_answer" and draw % 3 == 0:
+        return "completed", "VOICEMAIL_DETECTED_HANGUP"
+    dial_status, result = {"no_answer": ("no-answer", "NO_ANSWER"), "busy": ("busy", "BUSY"),
+                           "timeout": ("failed", "TIMEOUT")}.get(status, ("failed", "FAILED"))
+    if status == "carrier_error" and draw % 2:
+        result = "RATE_LIMITED"
+    return ("completed" if draw // 7 % 4 == 1 else dial_status), result
 
 
 def job_view(job: Job, t: int) -> View:
@@ -232,7 +240,7 @@ def _transcript(dial: Dial, name: str) -> list[dict]:
 def render_dial(job: Job, dial: Dial) -> dict:
     a = dial.attempt
     inputs = job.contact_data(dial.i)
-    connected = dial.status == "completed"
+    connected = dial.status == "completed" and CANON_RESULT.get(dial.result, "voicemail") == "voicemail"
     body = {
         "id": dial.id,
         "toNumber": job.phone(dial.i),
@@ -427,28 +435,7 @@ def truth(world: World, account: str, view=job_view) -> dict:
             "contacts_processed": None, "successful_calls": None, "failed_calls": None,
         })
         base = {"vendor": VENDOR, "account": account, "job_id": job.job_id}
-        rows = []
-        state = view(job, t)
-        for d in state.dials:
-            cs = canonical_contact_status(d.status, d.result)
-            a = d.attempt
-            duration = float(a.duration) if a is not None else 0.0
-            started = iso(a.started_at) if a is not None else None
-            rows.append({**base, "contact_id": d.id, "phone_number": job.phone(d.i), "status": cs,
-                         "vendor_status": d.status, "is_terminal": cs not in CANON_OPEN,
-                         "attempt_count": 1 if a is not None else 0, "error_code": None,
-                         "failure_reason": None if cs == "completed" else d.result,
-                         "last_attempt_at": started, "completed_at": iso(d.ended_at), "call_duration_s": duration})
-            if a is not None:
-                out["attempts"].append({**base, "contact_id": d.id, "attempt_number": 1, "status": cs,
-                                        "vendor_status": d.status, "error_code": None, "started_at": started,
-                                        "duration_s": duration})
-        for i in state.queue:
-            rows.append({**base, "contact_id": _uuid(job.seed_key, "row", i), "phone_number": job.phone(i),
-                         "status": canonical_contact_status(QUEUE_ROW_STATUS, None),
-                         "vendor_status": QUEUE_ROW_STATUS, "is_terminal": False, "attempt_count": 0,
-                         "error_code": None, "failure_reason": None, "last_attempt_at": None,
-                         "completed_at": None, "call_duration_s": None})
+        rows = _truth_contacts(job, view(job, t), base, out["attempts"])
         out["contacts"].extend(rows)
         if not deleted:
             rate, reasons = truth_marts(base, v["name"], status, rows)
@@ -457,3 +444,32 @@ def truth(world: World, account: str, view=job_view) -> dict:
     return out
 
 
+def _truth_contacts(job: Job, state: View, base: dict, attempts: list) -> list[dict]:
+    """One row per number: its queue row, or its latest dial; every dial is also an attempt."""
+    by_number: dict[str, list[Dial]] = {}
+    for d in state.dials:
+        by_number.setdefault(job.phone(d.i), []).append(d)
+    rows = []
+    for number, dials in by_number.items():
+        dials.sort(key=lambda d: (d.attempt.started_at if d.attempt is not None else d.ended_at, d.number))
+        for n, d in enumerate(dials, 1):
+            a = d.attempt
+            attempts.append({**base, "contact_id": number, "attempt_number": n,
+                             "status": canonical_contact_status(d.status, d.result), "vendor_status": d.status,
+                             "error_code": None, "started_at": iso(a.started_at) if a is not None else None,
+                             "duration_s": float(a.duration) if a is not None else 0.0})
+        d = dials[-1]
+        cs = canonical_contact_status(d.status, d.result)
+        a = d.attempt
+        rows.append({**base, "contact_id": number, "phone_number": number, "status": cs,
+                     "vendor_status": d.status, "is_terminal": cs not in CANON_OPEN, "attempt_count": len(dials),
+                     "error_code": None, "failure_reason": None if cs == "completed" else d.result,
+                     "last_attempt_at": iso(a.started_at) if a is not None else None,
+                     "completed_at": iso(d.ended_at), "call_duration_s": float(a.duration) if a is not None else 0.0})
+    for i in state.queue:
+        number = job.phone(i)
+        rows.append({**base, "contact_id": number, "phone_number": number,
+                     "status": canonical_contact_status(QUEUE_ROW_STATUS, None), "vendor_status": QUEUE_ROW_STATUS,
+                     "is_terminal": False, "attempt_count": 0, "error_code": None, "failure_reason": None,
+                     "last_attempt_at": None, "completed_at": None, "call_duration_s": None})
+    return rows

@@ -17,7 +17,12 @@ shown in Weya's smaller vocabulary (choices where the docs are silent):
 - ids are 24-hex ObjectIds: the batch id keeps the world's job id in its last 12 digits
   (``world_job_id``); phone numbers are digits without ``+`` as in the docs' example;
 - the list is newest first; an empty page (no batches, or past the last page) is the documented
-  404 "No batches found"; a ``userId`` other than the token's user is 403, a malformed one 400;
+  404 "No batches found", in the envelope or as plain text (the world's ``weya_not_found``
+  switch: the page gives no body for it); a ``userId`` other than the token's user is 403, a
+  malformed one 400;
+- call records uploaded together share ``createdAt`` (all of a batch's records here), and like a
+  MongoDB sort on a non-unique key, the order among ties changes from request to request: only
+  ``sortBy=_id`` pages stably (ties are drawn per request, deterministic in request order);
   ``limit`` is at most 100 on both endpoints (no maximum is documented); the Bearer token is the
   only accepted credential on these read endpoints.
 
@@ -28,7 +33,9 @@ serves, with this module's own mapping of Weya's values.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
+import random
 import re
 from array import array
 from bisect import bisect_right
@@ -45,6 +52,7 @@ from .world import NEVER, Job, World, iso
 VENDOR = "weya"
 PREFIX = "/weya"
 MAX_LIMIT = 100
+NO_BATCHES = "No batches found for the authenticated user"
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -154,6 +162,7 @@ class Weya(Dialect):
         self._calls = _Lru(512)
         self._batches = _Lru(4096)
         self._bodies = _Lru(256)
+        self._draws = itertools.count()  # one tie order per request, in arrival order
         # (method, path under the prefix, label used in request counts, handler)
         self.routes = [
             ("GET", "/api/call/batches/{user_id}", "/api/call/batches/{userId}", self.list_batches),
@@ -182,7 +191,9 @@ class Weya(Dialect):
         if body is None:
             data = self._list_data(account, search, page, limit)
             if data is None:
-                return error(404, "No batches found for the authenticated user")
+                if self.world.switches.weya_not_found == "text":
+                    return Response(NO_BATCHES, 404, media_type="text/plain")
+                return error(404, NO_BATCHES)
             body = self._bodies.put(key, orjson.dumps(ok("Batches fetched successfully", data)))
         return Response(body, 200, media_type="application/json")
 
@@ -222,25 +233,34 @@ class Weya(Dialect):
         if not FIELD_NAME.match(sort_by) or order not in ("asc", "desc"):
             return error(400, "Invalid query parameters: sortBy must be a field name, sortOrder asc or desc")
         search = (q.get("search") or "").lower() or None
-        key = ("detail", account, bid, page, limit, raw_filter, sort_by, order, search, self.world.token)
+        if sort_by != "_id":  # ties fall differently on every request: no cached body
+            tie = random.Random(f"{self.world.seed}:weya:ties:{next(self._draws)}")
+            data = self._detail_data(job, where, sort_by, order == "desc", search, page, limit, tie)
+            return json_response(ok("Calls fetched successfully", data))
+        key = ("detail", account, bid, page, limit, raw_filter, order, search, self.world.token)
         body = self._bodies.get(key)
         if body is None:
-            data = self._detail_data(job, where, sort_by, order == "desc", search, page, limit)
+            data = self._detail_data(job, where, sort_by, order == "desc", search, page, limit, None)
             body = self._bodies.put(key, orjson.dumps(ok("Calls fetched successfully", data)))
         return Response(body, 200, media_type="application/json")
 
     def _detail_data(self, job: Job, where: dict, sort_by: str, desc: bool, search: str | None,
-                     page: int, limit: int) -> dict:
+                     page: int, limit: int, tie: random.Random | None) -> dict:
+        """One page; ``tie`` (None for the unique ``_id``) orders records with equal sort values."""
         t = self.world.now
         b = self.batch(job, t)
         lo, hi = (page - 1) * limit, page * limit
         if not where and search is None and sort_by in ("createdAt", "_id"):
             order = self._ids_of(job)[1]  # render only the page asked for
-            chunk = (order[::-1] if desc else order)[lo:hi]
+            if tie is None:
+                chunk = (order[::-1] if desc else order)[lo:hi]
+            else:  # every record shares createdAt: one tie group, permuted without sorting it all
+                chunk = [order[i] for i in _permutation(job.total, tie, lo, hi)]
             total, data = job.total, [self.call(job, i, t) for i in chunk]
         else:
             calls = [c for c in self.calls(job, t) if _matches(c, where, search)]
-            calls.sort(key=lambda c: (_sort_value(c.get(sort_by)), c["_id"]), reverse=desc)
+            salt = 0 if tie is None else tie.getrandbits(64)
+            calls.sort(key=lambda c: (_sort_value(c.get(sort_by)), _tiebreak(c["_id"], salt)), reverse=desc)
             total, data = len(calls), calls[lo:hi]
         return {"batchId": b["_id"], "batchName": b["batchName"], "batchStatus": b["queue_status"],
                 "page": page, "limit": limit, "total": total, "totalPages": math.ceil(total / limit),
@@ -408,6 +428,22 @@ def _matches(call: dict, where: dict, search: str | None) -> bool:
     if search is None:
         return True
     return any(search in str(v).lower() for k, v in call.items() if k not in ("_id", "phoneLogs", "createdAt"))
+
+
+def _permutation(n: int, rng: random.Random, lo: int, hi: int) -> list[int]:
+    """Positions lo..hi of a random affine permutation of range(n) (a coprime step, an offset)."""
+    if n <= 1:
+        return list(range(n))[lo:hi]
+    step = rng.randrange(1, n)
+    while math.gcd(step, n) != 1:
+        step = rng.randrange(1, n)
+    offset = rng.randrange(n)
+    return [(offset + p * step) % n for p in range(lo, min(hi, n))]
+
+
+def _tiebreak(record_id: str, salt: int) -> str:
+    """The order among equal sort values: by ``_id`` without a salt, else scrambled by it."""
+    return record_id if not salt else hashlib.sha1(f"{salt}:{record_id}".encode()).hexdigest()
 
 
 def _sort_value(value) -> tuple:

@@ -405,15 +405,61 @@ class Contacts:
         return bytes(out)
 
 
+AUTH_MODES = ("bearer", "x-api-key", "either")  # which header TalkifAI accepts
+NOT_FOUND_FORMS = ("json", "text")  # the body of Weya's "No batches found" 404
+
+
+def _pick(options: tuple, *parts: object) -> str:
+    """A stable choice among options from a string (never Python's salted hash())."""
+    return options[int(hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest(), 16) % len(options)]
+
+
+class Switches:
+    """Where the vendors' docs allow two servers, which one this world is.
+
+    Defaults are drawn from the seed (and the account), so a client that relies on one reading
+    fails on some world or account; the constructor and the control API set them explicitly.
+    """
+
+    def __init__(self, seed: int, accounts: dict, talkifai_auth: str | dict | None = None,
+                 weya_not_found: str | None = None):
+        names = sorted(accounts.get("talkifai", {}))
+        self.talkifai_auth = {a: _pick(AUTH_MODES[:2], seed, "talkifai", a, "auth") for a in names}
+        self.weya_not_found = _pick(NOT_FOUND_FORMS, seed, "weya", "not_found")
+        self.update(talkifai_auth=talkifai_auth, weya_not_found=weya_not_found)
+
+    def update(self, talkifai_auth: str | dict | None = None, weya_not_found: str | None = None) -> dict:
+        """Set switches: `talkifai_auth` one mode for every account or {account: mode}."""
+        if talkifai_auth is not None:
+            wanted = talkifai_auth if isinstance(talkifai_auth, dict) else dict.fromkeys(self.talkifai_auth,
+                                                                                        talkifai_auth)
+            bad = {a: m for a, m in wanted.items() if m not in AUTH_MODES or a not in self.talkifai_auth}
+            if bad:
+                raise ValueError(f"talkifai_auth: unknown account or mode {bad}; modes {list(AUTH_MODES)}")
+            self.talkifai_auth.update(wanted)
+        if weya_not_found is not None:
+            if weya_not_found not in NOT_FOUND_FORMS:
+                raise ValueError(f"weya_not_found must be one of {list(NOT_FOUND_FORMS)}")
+            self.weya_not_found = weya_not_found
+        return self.as_dict()
+
+    def as_dict(self) -> dict:
+        return {"talkifai_auth": dict(self.talkifai_auth), "weya_not_found": self.weya_not_found}
+
+
 class World:
-    """All vendors' campaigns plus the simulated clock. Thread-safe for the few mutations."""
+    """All vendors' campaigns plus the simulated clock. Thread-safe for the few mutations.
+
+    ``talkifai_auth`` and ``weya_not_found`` set the doc-reading switches (see ``Switches``)."""
 
     def __init__(self, seed: int = 7, jobs_per_account: int = 12, contacts_per_job: int = 40,
-                 accounts: dict | None = None):
+                 accounts: dict | None = None, talkifai_auth: str | dict | None = None,
+                 weya_not_found: str | None = None):
         self.seed = seed
         self.jobs_per_account = jobs_per_account
         self.contacts_per_job = contacts_per_job
         self.accounts = accounts if accounts is not None else DEFAULT_ACCOUNTS
+        self.switches = Switches(seed, self.accounts, talkifai_auth, weya_not_found)
         self.now = START
         self.deletions = 0
         self._jobs: dict[tuple[str, str], list[Job]] = {}
