@@ -58,9 +58,14 @@ def test_auth_is_an_optional_account_key():
 
 
 def test_the_setting_reaches_the_source_through_config(sim, workdir, monkeypatch):
-    """The simulator takes either header; a sync with x-api-key only succeeds, a bad value fails
-    the account with the one-line message before any request."""
+    """Against an account that takes x-api-key only: a sync with x-api-key only succeeds, one with
+    Bearer only is refused, and a bad value fails the account with the one-line message before any
+    request."""
     configure_talkifai(monkeypatch, sim)
+    sim.set_switches(talkifai_auth="x-api-key")
+    monkeypatch.setenv("SOURCES__TALKIFAI__AUTH", "bearer")
+    refused = runner.sync(["talkifai"], workdir / "w.duckdb")
+    assert not refused.ok and "check sources.talkifai.api_key" in refused.runs[0].error
     monkeypatch.setenv("SOURCES__TALKIFAI__AUTH", "x-api-key")
     assert runner.sync(["talkifai"], workdir / "w.duckdb").ok
     monkeypatch.setenv("SOURCES__TALKIFAI__AUTH", "cookie")
