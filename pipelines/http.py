@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -131,12 +132,30 @@ def _mend(value: Any) -> Any:
     return value
 
 
+# A number or literal cut short at the very end of a body ("-12.", "tr", "nul").
+_PARTIAL_TOKEN = re.compile(r"(?:-?[0-9][0-9.eE+-]*|-|t(?:ru?)?|f(?:a(?:ls?)?)?|n(?:ul?)?)\s*\Z")
+
+
 def _truncated(response: httpx.Response, error: json.JSONDecodeError) -> bool:
     """JSON that ends early, or fewer bytes than Content-Length announced: a transfer cut short."""
     announced = response.headers.get("Content-Length", "")
     if announced.isdigit() and int(announced) > len(response.content):
         return True
-    return error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated string")
+    if _fails_at_end(error):
+        return True
+    trimmed = _PARTIAL_TOKEN.sub("", error.doc)
+    try:
+        json.loads(trimmed)
+    except json.JSONDecodeError as e:
+        return trimmed != error.doc and _fails_at_end(e)
+    return False
+
+
+def _fails_at_end(error: json.JSONDecodeError) -> bool:
+    """The parser ran out of text: at the end, inside a string, or inside an escape."""
+    tail = error.doc[error.pos:]
+    return (error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated string")
+            or (error.msg.startswith("Invalid \\uXXXX") and len(tail) < 6))
 
 
 def _first_problem(response: httpx.Response, error: json.JSONDecodeError) -> str:
@@ -178,7 +197,7 @@ class VendorClient:
             follow_redirects=False,  # a redirect would carry the key to wherever it points
         )
         self._client = self._new_client()
-        self._secrets = _secrets(headers)
+        self._secrets = _credentials(headers)
         self._budget = budget_for(self.base_url, self._secrets)
         self._budget.cap(settings.requests_per_minute)
         self._lock = threading.Lock()
@@ -314,16 +333,18 @@ class VendorClient:
         self.close()
 
 
-def _secrets(headers: Mapping[str, str]) -> list[str]:
-    """The credential values among the headers (a bearer token also bare), longest first for redaction."""
+def _credentials(headers: Mapping[str, str]) -> list[str]:
+    """The bare credentials among the headers (a token without its scheme), longest first.
+
+    They key the shared budget (hashed) and are redacted from messages; values under four
+    characters are no real key and would garble every message they were redacted from.
+    """
     found = set()
     for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            found.add(value)
-            scheme, _, token = value.partition(" ")
-            if token and scheme.lower() == "bearer":
-                found.add(token.strip())
-    return sorted(found, key=len, reverse=True)
+        if name.lower() in SECRET_HEADERS:
+            scheme, _, token = value.strip().partition(" ")
+            found.add(token.strip() if token and name.lower() == "authorization" else value.strip())
+    return sorted((c for c in found if len(c) >= 4), key=len, reverse=True)
 
 
 def auth_headers(api_key: str, mode: str = "bearer") -> dict[str, str]:

@@ -111,6 +111,7 @@ class Budget:
         self.allowance: float | None = None  # requests that may still start in this window
         self.in_flight = 0
         self.paused_until = -math.inf
+        self.limited_at = -math.inf  # when the last 429 came
         self.cap_rate: float | None = None
         self.bucket: TokenBucket | None = None
 
@@ -143,6 +144,9 @@ class Budget:
             if headers is not None or rate_limited:
                 self._learn(headers or RateHeaders(None, None, None, None), rate_limited, sent_at,
                             retry_after_cap, time.monotonic())
+            elif self.reset_at is None and self.allowance is not None and self.allowance < 1 \
+                    and sent_at > self.limited_at:
+                self.allowance = None  # a probe got through and nothing says how many more may: unhold
             self._cond.notify_all()
 
     def _take(self, now: float) -> None:
@@ -185,6 +189,8 @@ class Budget:
             self._place(now + seen.reset_in, fresh, sent_at)
         elif fresh is not None:
             self.allowance = _lower(self.allowance, fresh)
+        if rate_limited:
+            self.limited_at = now
         if rate_limited and seen.retry_after is not None:
             self.paused_until = max(self.paused_until, now + min(seen.retry_after, retry_after_cap))
         self._retune(now)

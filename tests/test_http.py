@@ -1,4 +1,5 @@
 """The shared client: what each response means, retries and their bounds, no secrets in errors."""
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pipelines.http import (
     RetryableError,
     UnreadableBody,
     VendorClient,
+    _truncated,
     auth_headers,
     bearer,
     decode_lenient,
@@ -205,6 +207,17 @@ def test_a_body_shorter_than_its_content_length_stays_transient():
     with serve(cut_short) as server, VendorClient(server.url, bearer(KEY), FAST) as client:
         assert client.get_json("/jobs") == {"ok": True}
     assert len(server.seen) == 4 and client.retries == 3
+
+
+def test_every_cut_of_a_json_body_is_transient():
+    """Cut anywhere (inside a literal, a number, a string, an escape) it is a transfer cut short, never poison."""
+    doc = json.dumps({"jobs": [{"id": 'a"b', "n": -12.5e3, "ok": True, "x": None, "f": False,
+                                "s": "caf\u00e9 \U0001f600", "l": [1, 2.0, {}, [], 7]}], "next": None}).encode()
+    for cut in range(1, len(doc)):
+        response = httpx.Response(200, content=doc[:cut])
+        with pytest.raises(json.JSONDecodeError) as raised:
+            decode_lenient(response.content)
+        assert _truncated(response, raised.value), doc[:cut]
 
 
 def test_mock_content_length_short_is_transient():
