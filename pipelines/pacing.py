@@ -4,10 +4,17 @@ Vendors state their budget in `X-RateLimit-Limit` / `-Remaining` / `-Reset` (som
 response, some only with a 429) and `Retry-After`. A `Budget` is shared by every client of the
 same (base URL, API key) in the process and combines three gates:
 
-- a token bucket at Limit ÷ window (the window inferred from Reset), with a burst of 0.2 s;
+- a token bucket at Limit ÷ window, with a burst of 0.2 s, once the window is confirmed (the
+  distance between two consecutive Resets; one Reset only bounds it from below);
 - an allowance: no more requests start in a window than `Remaining` said were left (minus the
-  requests still in flight), refilled to `Limit` when the window resets;
+  requests still in flight), refilled to `Limit` when the window resets. Where the window's end
+  is unknown, an exhausted allowance lets one request (a probe) through at a time: its 429
+  states the end, its success starts a new allowance;
 - a pause for everyone after a 429, until its Retry-After.
+
+An epoch Reset is read against this machine's clock; one in the past or over a day away is
+ignored (a vendor clock far off, or a simulated one). Resets in whole seconds are taken at
+their latest reading, so rounding costs throughput, never a 429.
 
 Before the first such header nothing is paced (plans differ from 60 to 1,000+ requests a minute,
 so any guess would be wrong); a user cap (requests per minute) bounds the bucket from the start.
@@ -111,7 +118,7 @@ class Budget:
         self.allowance: float | None = None  # requests that may still start in this window
         self.in_flight = 0
         self.paused_until = -math.inf
-        self.limited_at = -math.inf  # when the last 429 came
+        self.probe_at: float | None = None  # when a request started while held, window end unknown
         self.cap_rate: float | None = None
         self.bucket: TokenBucket | None = None
 
@@ -144,14 +151,16 @@ class Budget:
             if headers is not None or rate_limited:
                 self._learn(headers or RateHeaders(None, None, None, None), rate_limited, sent_at,
                             retry_after_cap, time.monotonic())
-            elif self.reset_at is None and self.allowance is not None and self.allowance < 1 \
-                    and sent_at > self.limited_at:
-                self.allowance = None  # a probe got through and nothing says how many more may: unhold
+            elif self.probe_at is not None and sent_at >= self.probe_at:  # the probe got through: a new window
+                self.allowance = self.limit - 1 - self.in_flight if self.limit else None
+                self.probe_at = None
             self._cond.notify_all()
 
     def _take(self, now: float) -> None:
         self.in_flight += 1
         if self.allowance is not None:
+            if self.allowance < 1 and self.reset_at is None:
+                self.probe_at = now
             self.allowance -= 1
         if self.bucket is not None:
             self.bucket.take(now)
@@ -189,8 +198,6 @@ class Budget:
             self._place(now + seen.reset_in, fresh, sent_at)
         elif fresh is not None:
             self.allowance = _lower(self.allowance, fresh)
-        if rate_limited:
-            self.limited_at = now
         if rate_limited and seen.retry_after is not None:
             self.paused_until = max(self.paused_until, now + min(seen.retry_after, retry_after_cap))
         self._retune(now)
@@ -201,7 +208,8 @@ class Budget:
         if self.reset_at is None or ends > self.reset_at + tolerance:
             adjacent = self.rolled_from is not None and self.rolled_at <= sent_at < self.rolled_from + self.window_floor
             if adjacent and ends - self.rolled_from > tolerance:
-                self.window = ends - self.rolled_from
+                # never below the longest Reset seen: ends rounded up to whole seconds make the distance short
+                self.window = max(ends - self.rolled_from, self.window_floor)
             self.reset_at = ends
             self.allowance = fresh if fresh is not None else self.limit - self.in_flight if self.limit else None
         elif ends >= self.reset_at - tolerance or (not self.reset_from_header and sent_at >= self.rolled_at):
@@ -212,8 +220,8 @@ class Budget:
         self.reset_from_header = True
 
     def _retune(self, now: float) -> None:
-        window = self.window or self.window_floor
-        stated = self.limit / window if self.limit and window else None
+        # Until a window is confirmed the allowance alone paces: a rate from the floor could be far too fast.
+        stated = self.limit / self.window if self.limit and self.window else None
         rate = _lower(stated, self.cap_rate)
         if rate is None:
             self.bucket = None
