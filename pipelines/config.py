@@ -30,6 +30,7 @@ class CallsyncConfig(BaseConfiguration):
     max_attempts: int = 6
     retry_after_max_s: float = 60.0
     lock_timeout_s: float = 0.0
+    max_run_s: float = 10800.0  # no request starts later in a run; what was fetched loads (the next run goes on)
     pii: str = "as_is"
     default_region: str = "US"  # phone numbers in national form are read as this country's (pipelines.pii)
     pii_key: Optional[TSecretStrValue] = None  # noqa: UP045 (dlt reads the annotation at runtime)
@@ -47,6 +48,7 @@ class VendorTuning(BaseConfiguration):
 
     max_concurrency: Optional[int] = None  # noqa: UP045
     settle_s: Optional[float] = None  # noqa: UP045
+    requests_per_minute: Optional[float] = None  # noqa: UP045  (a cap; the vendor's own headers pace below it)
 
 
 def _resolve(spec: BaseConfiguration, *sections: str) -> BaseConfiguration:

@@ -33,6 +33,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from pipelines.config import CallsyncConfig
 from pipelines.pacing import RateHeaders, budget_for
 
 log = logging.getLogger("callsync.http")
@@ -45,12 +46,12 @@ SECRET_HEADERS = ("authorization", "x-api-key")
 class HttpSettings:
     """Client behaviour, from `[callsync]` config (per vendor overridable)."""
 
-    timeout_s: float = 30.0
-    max_attempts: int = 6
+    timeout_s: float = CallsyncConfig.timeout_s
+    max_attempts: int = CallsyncConfig.max_attempts
     backoff_max_s: float = 30.0
     backoff_multiplier_s: float = 0.5
-    retry_after_max_s: float = 60.0
-    max_concurrency: int = 8
+    retry_after_max_s: float = CallsyncConfig.retry_after_max_s
+    max_concurrency: int = CallsyncConfig.max_concurrency
     requests_per_minute: float | None = None  # a cap pacing never exceeds, whatever the vendor allows
     deadline: float | None = None  # time.monotonic() after which no request starts
 

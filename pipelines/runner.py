@@ -252,8 +252,10 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     return run
 
 
-def vendor_settings(vendor: str, config: CallsyncConfig, pii: Pii, refresh: bool) -> tuple[SyncOptions, HttpSettings]:
-    """One vendor's options: `[callsync]`, overridden by what `[sources.<vendor>]` sets."""
+def vendor_settings(vendor: str, config: CallsyncConfig, pii: Pii, refresh: bool,
+                    deadline: float | None = None) -> tuple[SyncOptions, HttpSettings]:
+    """One vendor's options: `[callsync]`, overridden by what `[sources.<vendor>]` sets; `deadline`
+    (time.monotonic()) is when the run's `max_run_s` ends."""
     tuning = vendor_tuning(vendor)
     concurrency = config.max_concurrency if tuning.max_concurrency is None else tuning.max_concurrency
     if concurrency < 1:
@@ -263,7 +265,8 @@ def vendor_settings(vendor: str, config: CallsyncConfig, pii: Pii, refresh: bool
                           settle_s=config.settle_s if tuning.settle_s is None else tuning.settle_s,
                           package_rows=config.package_rows or None)
     http = HttpSettings(timeout_s=config.timeout_s, retry_after_max_s=config.retry_after_max_s,
-                        max_attempts=config.max_attempts, max_concurrency=concurrency)
+                        max_attempts=config.max_attempts, max_concurrency=concurrency,
+                        requests_per_minute=tuning.requests_per_minute, deadline=deadline)
     return options, http
 
 
@@ -288,7 +291,8 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     warehouse = resolve_warehouse(destination, duckdb_path)
     config = callsync_config()
     pii = pii_policy(config)
-    settings = {spec.name: vendor_settings(spec.name, config, pii, refresh) for spec in specs}
+    deadline = time.monotonic() + config.max_run_s
+    settings = {spec.name: vendor_settings(spec.name, config, pii, refresh, deadline) for spec in specs}
     result = SyncResult()
     if warehouse.is_duckdb:
         check_writable(warehouse.duckdb_path)

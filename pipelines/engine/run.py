@@ -16,7 +16,7 @@ from pipelines.engine.api import DetailPage, DetailTask, ListedJob, PartialDetai
 from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.engine.paging import IncompleteWalk
 from pipelines.engine.tables import SYNC_ERRORS, TableWriter, history_table
-from pipelines.http import AuthError, HttpError, NotFound, VendorClient
+from pipelines.http import AuthError, DeadlineReached, HttpError, NotFound, VendorClient
 from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Rejection, Table, parse_arrow, rejected_rows
 from pipelines.sync_state import SYNC_STATE, FetchPolicy, JobState
@@ -162,7 +162,7 @@ class SyncRun:
         the known jobs missing from it are probed too (see finish)."""
         try:
             yield from self._read_list(fetcher)
-        except IncompleteWalk as e:  # what was listed is kept and fetched; nothing is missing on its word
+        except (IncompleteWalk, DeadlineReached) as e:  # what was listed is kept; nothing is missing on its word
             self.record_failure(None, e)
         else:
             for job_id, prev in self.known.items():

@@ -17,17 +17,9 @@ from pipelines.engine import (
     VendorApi,
     account_resource,
 )
-from pipelines.http import VendorClient, bearer
+from pipelines.http import VendorClient, auth_headers
 from pipelines.sync_state import fingerprint
 from pipelines.talkifai import settings
-
-
-def _auth_headers(api_key: str, mode: str) -> dict[str, str]:
-    """The request headers carrying the key the way `mode` (settings.AUTH_MODES) says."""
-    headers = bearer(api_key) if mode in ("both", "bearer") else {"Accept": "application/json"}
-    if mode in ("both", "x-api-key"):
-        headers["x-api-key"] = api_key
-    return headers
 
 
 def auth_mode(value: str) -> str:
@@ -102,5 +94,5 @@ def talkifai_source(
     run: AccountRun | None = None,
 ):
     """One TalkifAI account. `auth`: which documented header carries the key (both by default)."""
-    headers = _auth_headers(api_key, auth_mode(auth))
+    headers = auth_headers(api_key, auth_mode(auth))
     return account_resource(TalkifaiApi(organization_id), headers, base_url, run)
