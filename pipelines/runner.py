@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -213,6 +214,15 @@ def open_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
         raise ConfigError(f"cannot open the warehouse {path}: {str(e).splitlines()[0]}") from None
 
 
+def drop_loaded_packages(pipeline: dlt.Pipeline) -> None:
+    """Delete the packages dlt keeps after loading them: their files hold the rows as loaded (phone
+    numbers included) and the folder would grow by every run. What is pending is left alone."""
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    if loaded.is_dir():
+        for package in loaded.iterdir():
+            shutil.rmtree(package, ignore_errors=True)
+
+
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
                  on_progress: Callable[[str, SyncStats], None] | None = None,
@@ -227,6 +237,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
         if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
             pipeline.normalize()
             pipeline.load()
+            drop_loaded_packages(pipeline)
         known = load_known_jobs(pipeline.sql_client, account)
         check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
         source = spec.source(**config, run=AccountRun(account, known, options, http, stats, control))
@@ -239,6 +250,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
             failpoints.reached("after_normalize")
             failpoints.arm_load_failpoint()
             pipeline.load()
+            drop_loaded_packages(pipeline)
             packages += 1
             failpoints.reached("package_loaded", packages)
             if connection is not None and not control.finished:  # written into the file while the rest

@@ -18,6 +18,7 @@ import yaml
 
 from pipelines.dialnexa import DialnexaApi, dialnexa_source, duration_seconds, read_envelope, settings
 from pipelines.engine import DetailTask
+from pipelines.engine.paging import IncompleteWalk
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.records import Rejection, parse_records
 from pipelines.simulator import SimulatorServer, World
@@ -108,9 +109,11 @@ def test_envelopes(name, generation, total_pages):
 def test_gen_a_list_example_parses_into_job_rows():
     body = fixture("gen-a-list-example")
     api = DialnexaApi()
-    # meta says 8 pages: the source asks for all of them
-    pages = list(api.list_job_pages(client_serving({"/v1/batch-calls": body})))
-    assert len(pages) == 8 and api.generation == "A"
+    # meta says 8 pages; the mock answers every page with this one, which ends the walk as incomplete
+    pages = []
+    with pytest.raises(IncompleteWalk, match="page 2 repeats records"):
+        pages.extend(api.list_job_pages(client_serving({"/v1/batch-calls": body})))
+    assert len(pages) == 1 and api.generation == "A"
     rows, rejections = parse(pages[0], api.jobs_table)
     assert rejections == []
     (row,) = rows

@@ -1,6 +1,8 @@
 """TalkifAI end to end against the simulator: the warehouse equals the ground truth."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
 
 from pipelines import runner
@@ -138,17 +140,19 @@ def test_a_finished_job_is_fetched_once_more_after_the_settle_window_then_frozen
     import time
 
     configure_talkifai(monkeypatch, sim, staleness_s=3600)
-    settle_s = 8.0
+    settle_s = 6.0
     monkeypatch.setenv("SOURCES__TALKIFAI__SETTLE_S", str(settle_s))  # per vendor, over [callsync] settle_s
     db = workdir / "w.duckdb"
-    started = time.monotonic()  # before the run's own clock reading
     assert runner.sync(["talkifai"], db).ok
     finished = {j["job_id"] for j in sim.truth("talkifai")["jobs"] if j["is_terminal"]}
     assert finished, "the world should start with finished jobs"
+    con = duckdb.connect(str(db), read_only=True)
+    (first_terminal_fetch,), = con.execute("select max(terminal_fetched_at) from talkifai.sync_state").fetchall()
+    con.close()
     rounds = []
     for settled in (False, True, True):
         if settled:
-            time.sleep(max(0.0, started + settle_s + 0.2 - time.monotonic()))
+            time.sleep(max(0.0, (first_terminal_fetch - datetime.now(UTC)).total_seconds() + settle_s + 0.2))
         sim.reset_requests()
         assert runner.sync(["talkifai"], db).ok
         rounds.append(set(detail_requests(sim)) & finished)

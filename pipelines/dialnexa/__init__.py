@@ -27,6 +27,7 @@ from pipelines.engine import (
     VendorApi,
     account_resource,
 )
+from pipelines.engine.paging import PageWalk
 from pipelines.http import VendorClient, bearer
 from pipelines.records import Table
 from pipelines.sync_state import fingerprint
@@ -76,9 +77,13 @@ def _total_pages(source: dict) -> int | None:
 def _pages(client: VendorClient, path: str, endpoint: settings.Endpoint) -> Iterator[Envelope]:
     """Pages 1..n of a page/limit endpoint; stops at the reported page count or a short page."""
     page = 1
+    walk = PageWalk(endpoint.path, endpoint.page_size)
     while True:
         body = client.get_json(path, {"page": page, "limit": endpoint.page_size, **dict(endpoint.params)})
         envelope = read_envelope(body, endpoint.path)
+        if page == 1:
+            walk.expect_pages(envelope.total_pages)
+        walk.page(envelope.records, "id")
         yield envelope
         last = envelope.total_pages if envelope.total_pages is not None else (
             page if len(envelope.records) < endpoint.page_size else page + 1)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable
+from typing import Any
+
+import orjson
 
 from pipelines.http import HttpError
 
@@ -32,21 +35,35 @@ class PageWalk:
         self.keys: set[Hashable] = set()
 
     def expect(self, total: int | None) -> None:
+        """The first response's count of records (None: it gave none)."""
         if total is not None and total >= 0:
-            self.ceiling = min(self.ceiling, math.ceil(total / self.page_size) + MARGIN)
+            self.expect_pages(math.ceil(total / self.page_size))
+
+    def expect_pages(self, pages: int | None) -> None:
+        """The first response's count of pages (None: it gave none)."""
+        if pages is not None and pages >= 0:
+            self.ceiling = min(self.ceiling, pages + MARGIN)
 
     def new_keys(self, keys: Iterable[Hashable]) -> int:
         before = len(self.keys)
         self.keys.update(keys)
         return len(self.keys) - before
 
-    def page(self, keys: Iterable[Hashable]) -> None:
-        """Record one page; raises IncompleteWalk when the walk must end on a guard."""
+    def page(self, records: list[Any], id_field: str) -> None:
+        """Record one page of records keyed by `id_field`; raises IncompleteWalk when the walk must
+        end on a guard."""
         self.pages += 1
-        keys = list(keys)
+        keys = [_record_key(r, id_field) for r in records]
         if keys and not self.new_keys(keys):
             raise IncompleteWalk(f"{self.endpoint}: page {self.pages} repeats records already seen; paging "
                                  "would not end, so the walk stopped there")
         if self.pages > self.ceiling:
             raise IncompleteWalk(f"{self.endpoint}: more than {self.ceiling} pages, more than the vendor's total "
                                  "promised; the walk stopped there")
+
+
+def _record_key(record: Any, id_field: str) -> Hashable:
+    """A record's id, or (a record without one) its whole JSON text: distinct junk is not a repeat."""
+    if isinstance(record, dict) and isinstance(record.get(id_field), (str, int)):
+        return record[id_field]
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)

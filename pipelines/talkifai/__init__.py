@@ -17,6 +17,7 @@ from pipelines.engine import (
     VendorApi,
     account_resource,
 )
+from pipelines.engine.paging import PageWalk
 from pipelines.http import VendorClient, auth_headers
 from pipelines.sync_state import fingerprint
 from pipelines.talkifai import settings
@@ -49,11 +50,15 @@ class TalkifaiApi(VendorApi):
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
         """Offset paging (page 1..n, pageSize 100) until a short page or the reported total."""
         page, seen = 1, 0
+        walk = PageWalk(settings.JOBS_PATH, settings.JOBS_PAGE_SIZE)
         while True:
             body = client.get_json(settings.JOBS_PATH, {
                 "organizationId": self.organization_id, "page": page, "pageSize": settings.JOBS_PAGE_SIZE})
             jobs = _field(body, "batchJobs", list, settings.JOBS_PATH)
             total = _field(body, "total", int, settings.JOBS_PATH)
+            if page == 1:
+                walk.expect(total)
+            walk.page(jobs, "id")
             yield jobs
             seen += len(jobs)
             if not jobs or seen >= total:
@@ -74,9 +79,13 @@ class TalkifaiApi(VendorApi):
         detail-only fields."""
         path = settings.JOB_DETAIL_PATH.format(job_id=quote(task.job_id, safe=""))
         page = task.part
+        walk = PageWalk(settings.JOB_DETAIL_PATH, settings.CONTACTS_PAGE_SIZE)
         while True:
             body = client.get_json(path, {"contactsPage": page, "contactsPageSize": settings.CONTACTS_PAGE_SIZE})
             contacts = _field(body, "contacts", list, settings.JOB_DETAIL_PATH)
+            if page == task.part and isinstance(body.get("contactsTotal"), int):
+                walk.expect(body["contactsTotal"])
+            walk.page(contacts, "id")
             if page == 1:
                 yield DetailPage(settings.JOB_DETAILS, settings.JOB_DETAIL_PATH, [body])
             yield DetailPage(settings.CONTACTS, settings.JOB_DETAIL_PATH, contacts)

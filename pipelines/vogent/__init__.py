@@ -23,6 +23,7 @@ from pipelines.engine import (
     VendorApi,
     account_resource,
 )
+from pipelines.engine.paging import IncompleteWalk, PageWalk
 from pipelines.http import VendorClient, bearer
 from pipelines.sync_state import fingerprint
 from pipelines.vogent import settings
@@ -32,10 +33,11 @@ def cursor_pages(client: VendorClient, path: str, endpoint: str, limit: int,
                  params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
     """Every page of a `{data: [...], cursor}` listing: send the previous `cursor` until it is null.
 
-    The cursor is opaque; one that repeats would loop forever, so it ends the walk with an error.
-    """
+    The cursor is opaque and the listing gives no total; a cursor or a page that repeats would
+    loop forever, so either ends the walk (engine.paging)."""
     cursor: str | None = None
     seen: set[str] = set()
+    walk = PageWalk(endpoint, limit)
     while True:
         query = {**(params or {}), "limit": limit}
         if cursor is not None:
@@ -46,11 +48,12 @@ def cursor_pages(client: VendorClient, path: str, endpoint: str, limit: int,
         cursor = body.get("cursor")
         if cursor is not None and not isinstance(cursor, str):
             raise ResponseShapeError(f"{endpoint}: 'cursor' is neither a string nor null")
+        walk.page(body["data"], "id")
         yield body["data"]
         if not cursor:
             return
         if cursor in seen:
-            raise ResponseShapeError(f"{endpoint}: cursor repeats; paging would not end")
+            raise IncompleteWalk(f"{endpoint}: cursor repeats; paging would not end, so the walk stopped there")
         seen.add(cursor)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import dlt
 
 from pipelines.engine import AccountRun, DetailPage, DetailTask, ListedJob, VendorApi, account_resource
+from pipelines.engine.paging import PageWalk
 from pipelines.http import NotFound, VendorClient, bearer
 from pipelines.sync_state import fingerprint
 from pipelines.weya import settings
@@ -39,6 +40,7 @@ class WeyaApi(VendorApi):
         """Pages 1..totalPages (newest first); Weya's "No batches found" 404 ends the list."""
         path = settings.JOBS_PATH.format(user_id=quote(self.user_id, safe=""))
         page = 1
+        walk = PageWalk(settings.JOBS_ENDPOINT, settings.JOBS_PAGE_SIZE)
         while True:
             try:
                 body = get_json(client, path, {"page": page, "limit": settings.JOBS_PAGE_SIZE}, settings.JOBS_ENDPOINT)
@@ -52,6 +54,9 @@ class WeyaApi(VendorApi):
             batches = field(data, "batches", list, settings.JOBS_ENDPOINT)
             pagination = field(data, "pagination", dict, settings.JOBS_ENDPOINT)
             total_pages = field(pagination, "totalPages", int, settings.JOBS_ENDPOINT)
+            if page == 1:
+                walk.expect_pages(total_pages)
+            walk.page(batches, "_id")
             yield [{**b, "userId": b.get("userId", self.user_id)} if isinstance(b, dict) else b
                    for b in batches]
             if not batches or page >= total_pages:
