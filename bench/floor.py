@@ -17,7 +17,7 @@ import httpx
 import orjson
 import pyarrow as pa
 
-from bench.simserver import API_KEY, DETAIL_PAGE_SIZE, LIST_PAGE_SIZE, ORG_ID
+from bench.simserver import AUTH_HEADERS, DETAIL_PAGE_SIZE, LIST_PAGE_SIZE, ORG_ID
 
 CONCURRENCY = 8  # callsync's default max_concurrency
 
@@ -25,7 +25,7 @@ CONCURRENCY = 8  # callsync's default max_concurrency
 def fetch_all(vendor_url: str, concurrency: int = CONCURRENCY) -> tuple[list[dict], int]:
     """Every contact of every job (decoded dicts) and the number of requests made."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"Authorization": f"Bearer {API_KEY}", "Accept": "application/json"}
+    headers = AUTH_HEADERS
     with httpx.Client(base_url=vendor_url, headers=headers, limits=limits, timeout=60) as client:
         def get(path: str, params: dict) -> dict:
             r = client.get(path, params=params)
