@@ -52,7 +52,7 @@ def _retry_lines() -> logging.Handler:
 
 def _exit_now(signum, frame) -> None:
     os.write(2, b"callsync: interrupted again; stopped at once\n")
-    os._exit(EXIT_INTERRUPTED)
+    _exit_interrupted()
 
 
 def _interrupt(signum, frame) -> None:
@@ -151,9 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     except LockHeld as e:
         return _fail(args, str(e), EXIT_LOCKED)
     except KeyboardInterrupt:
-        return _fail(args, INTERRUPTED if args.command in ("sync", "demo") else "interrupted", EXIT_INTERRUPTED)
+        _fail(args, INTERRUPTED if args.command in ("sync", "demo") else "interrupted", EXIT_INTERRUPTED)
+        _exit_interrupted()
     except Exception as e:  # anything unforeseen still ends in one line (--verbose: traceback)
         return _fail(args, f"{type(e).__name__}: {e}".splitlines()[0], EXIT_PARTIAL)
+
+
+def _exit_interrupted() -> None:
+    """Exit without waiting for the requests still in flight (up to timeout_s each): the warehouse
+    and the lock were released on the way out, and nothing those requests bring is kept."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _fail(args, message: str, code: int) -> int:
