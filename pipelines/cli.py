@@ -293,6 +293,8 @@ def cmd_simulate(args) -> int:
 def simulator_credentials(sim) -> str:
     """Every simulated account, ready to paste: a `.dlt/secrets.toml` block, then the same as
     environment variables."""
+    import shlex
+
     import tomlkit
 
     sources: dict = {}
@@ -300,7 +302,7 @@ def simulator_credentials(sim) -> str:
     for vendor, accounts in sim.world.accounts.items():
         for account in accounts:
             env = sim.env_for(vendor, account)
-            env_lines += [f"export {key}={value}" for key, value in env.items()]
+            env_lines += [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
             section = sources.setdefault(vendor, {})
             if account != "default":
                 section = section.setdefault("accounts", {}).setdefault(account, {})
