@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             lat = scenarios.latency(runner)
         with SimProcess(big.jobs, big.per_job, args.seed) as sim:
             memory, models = scenarios.large(Runner(sim, tmp, args.profile), small_sync, small, big)
-        sections = [(f"1. throughput, {small}", thr), ("2. latency, +100 ms per response", lat),
+        sections = [("0. start-up", scenarios.config_error(tmp)),
+                    (f"1. throughput, {small}", thr), ("2. latency, +100 ms per response", lat),
                     ("3. incremental, default staleness 3600 s", inc),
                     ("4. memory", memory), (f"5. models, {big}", models)]
     finally:

@@ -187,6 +187,31 @@ def large(runner: Runner, small_sync: dict, small: Scale, big: Scale) -> tuple[l
     return memory, models
 
 
+def config_error(tmp: Path, runs: int = 7) -> list[Row]:
+    """Wall time of `callsync sync` with nothing configured (exit 2) against `python -c "import dlt"`,
+    each a fresh process in an empty directory, alternated; medians of `runs`."""
+    import statistics
+    import subprocess
+    import time
+
+    folder = tmp / "config-error"
+    folder.mkdir(exist_ok=True)
+    commands = {"dlt": [sys.executable, "-c", "import dlt"],
+                "callsync": [sys.executable, "-m", "pipelines.cli", "sync"]}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            code = subprocess.run(command, cwd=folder, env=child_env(), capture_output=True).returncode
+            times[name].append(time.perf_counter() - started)
+            if name == "callsync" and code != 2:
+                raise SystemExit(f"callsync sync with nothing configured exited {code}, not 2")
+    error, dlt = (statistics.median(times[name]) for name in ("callsync", "dlt"))
+    log(f"configuration error: {error:.3f} s; import dlt: {dlt:.3f} s (medians of {runs})")
+    return [check("configuration error / `python -c \"import dlt\"`", f"{error:.2f} s",
+                  f"import dlt {dlt:.2f} s; median of {runs}; target <= 1.3", error / dlt, "<=", 1.3)]
+
+
 def scale_for(contacts: int, per_job: int) -> Scale:
     per_job = min(per_job, contacts)
     return Scale(math.ceil(contacts / per_job), per_job)

@@ -1,7 +1,9 @@
-"""The `callsync` command: sync, models, simulate, demo.
+"""The `callsync` command: sync, models, report, simulate, demo.
 
 Exit codes (DESIGN §2): 0 ok; 1 some vendor, account or job failed (the rest loaded);
-2 usage or configuration error; 3 another sync holds the warehouse lock.
+2 usage or configuration error; 3 another sync holds the warehouse lock; 130 interrupted
+(SIGINT or SIGTERM; the next sync resumes). Only dlt's configuration layer is imported until
+the configuration has resolved, so a mistake is reported at once.
 """
 from __future__ import annotations
 
@@ -9,76 +11,138 @@ import argparse
 import json
 import logging
 import os
-import shutil
+import signal
 import sys
+import time
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
-EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_DUCKDB = "callsync-demo.duckdb"
+DEMO_MARKER = "callsync-demo"  # in the demo warehouse's pipelines folder: the demo made this warehouse
+INTERRUPTED = "interrupted; the next sync resumes"
+EMPTY_SUMMARY = {"vendors": [], "models": {}, "models_seconds": 0.0, "models_error": None, "unknown_statuses": []}
 
 
 def _configure_logging(verbose: bool) -> None:
-    """No telemetry (loopback-only machines); library chatter on stderr only with --verbose."""
+    """No telemetry (loopback-only machines); library chatter on stderr only with --verbose. dlt's
+    own signal handling is off: the command's handlers stop the whole run (`_stop_on_signals`)."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
     os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         return
     for name in ("httpx", "httpcore", "dlt"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    retries = logging.getLogger("callsync.http")
+    retries.setLevel(logging.INFO)
+    retries.addHandler(_retry_lines())
+
+
+def _retry_lines() -> logging.Handler:
+    """One stderr line per retried request, so a server that accepts and never answers shows
+    progress instead of minutes of silence."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("callsync: %(message)s"))
+    return handler
+
+
+def _exit_now(signum, frame) -> None:
+    os.write(2, b"callsync: interrupted again; stopped at once\n")
+    _exit_interrupted()
+
+
+def _interrupt(signum, frame) -> None:
+    """The first SIGINT or SIGTERM stops the run where it is (a package being loaded stays pending
+    and the next sync loads it); a second one exits at once."""
+    signal.signal(signal.SIGINT, _exit_now)
+    signal.signal(signal.SIGTERM, _exit_now)
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("callsync")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line too, like every other error (exit 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_CONFIG, f"callsync: {message} (see `{self.prog} --help`)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from pipelines.vendors import VENDORS
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and library logs")
-    parser = argparse.ArgumentParser(prog="callsync", description=__doc__.splitlines()[0], parents=[common])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="callsync", description=__doc__.splitlines()[0], parents=[common])
+    parser.add_argument("--version", action="version", version=f"callsync {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=help, parents=[common])
+        return commands.add_parser(name, help=help, description=help, parents=[common])
+
+    def warehouse(cmd: argparse.ArgumentParser, default: str = "[callsync] duckdb, else callsync.duckdb") -> None:
+        cmd.add_argument("--duckdb", metavar="PATH", help=f"warehouse file (default {default})")
 
     sync = command("sync", "sync the configured vendors, then build the models")
-    sync.add_argument("--vendor", action="append", dest="vendors", metavar="V",
-                      help="only this vendor (repeatable)")
-    sync.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    sync.add_argument("--vendor", action="append", dest="vendors", choices=list(VENDORS), metavar="VENDOR",
+                      help=f"only this vendor, repeatable: {', '.join(VENDORS)}")
+    warehouse(sync)
     sync.add_argument("--destination", metavar="NAME",
                       help="dlt destination (default duckdb; e.g. postgres, credentials in .dlt/secrets.toml)")
     sync.add_argument("--refresh", action="store_true",
                       help="fetch every non-frozen job regardless of fingerprints")
-    sync.add_argument("--json", action="store_true", help="print one machine-readable summary on stdout")
+    sync.add_argument("--json", action="store_true",
+                      help="print one JSON line (JSON Lines) summing the run up on stdout")
 
     build = command("models", "rebuild analytics.* from what is loaded")
-    build.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    warehouse(build)
     build.add_argument("--destination", metavar="NAME", help="dlt destination (default duckdb)")
 
-    simulate = command("simulate", "run the vendor simulator alone")
-    simulate.add_argument("--port", type=int, default=8787)
-    simulate.add_argument("--seed", type=int, default=7)
-    simulate.add_argument("--jobs", type=int, default=12, help="jobs per account")
-    simulate.add_argument("--contacts", type=int, default=40, help="contacts per job")
-
     report = command("report", "the answers from analytics.*: terminal tables, csv/json/markdown, or an HTML file")
-    report.add_argument("--duckdb", metavar="PATH", help="warehouse file (default callsync.duckdb)")
+    warehouse(report)
     report.add_argument("--format", choices=("table", "csv", "json", "markdown"),
                         help="print the per-job and per-vendor tables in this format (default: table, "
                              "unless only --html is given)")
     report.add_argument("--html", metavar="PATH", help="write a self-contained HTML report with charts")
 
+    simulate = command("simulate", "run the vendor simulator alone and print its credentials")
+    simulate.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (default 8787; 0: a free one)")
+    simulate.add_argument("--seed", type=int, default=7, help="seed of the simulated world (default 7)")
+    simulate.add_argument("--jobs", type=int, default=12, help="jobs per account (default 12)")
+    simulate.add_argument("--contacts", type=int, default=40, help="contacts per job (default 40)")
+
     demo = command("demo", "simulator + syncs + report into callsync-demo.duckdb")
-    demo.add_argument("--duckdb", metavar="PATH", default=DEMO_DUCKDB)
-    demo.add_argument("--cycles", type=int, default=4, help="clock advances after the first sync")
+    warehouse(demo, f"{DEMO_DUCKDB}; only a file the demo made is replaced")
+    demo.set_defaults(duckdb=DEMO_DUCKDB)
+    demo.add_argument("--cycles", type=int, default=4, help="clock advances after the first sync (default 4)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.verbose = getattr(args, "verbose", False)  # accepted before or after the command
+    args.started_at, args.started = datetime.now(UTC), time.monotonic()
     _configure_logging(args.verbose)
+    _stop_on_signals()
+    from pipelines.config import ConfigError
     from pipelines.locking import LockHeld
-    from pipelines.runner import ConfigError
 
     try:
         return COMMANDS[args.command](args)
@@ -87,25 +151,43 @@ def main(argv: list[str] | None = None) -> int:
     except LockHeld as e:
         return _fail(args, str(e), EXIT_LOCKED)
     except KeyboardInterrupt:
-        return _fail(args, "interrupted; the next sync completes what this one started", EXIT_PARTIAL)
+        _fail(args, INTERRUPTED if args.command in ("sync", "demo") else "interrupted", EXIT_INTERRUPTED)
+        _exit_interrupted()
     except Exception as e:  # anything unforeseen still ends in one line (--verbose: traceback)
         return _fail(args, f"{type(e).__name__}: {e}".splitlines()[0], EXIT_PARTIAL)
 
 
+def _exit_interrupted() -> None:
+    """Exit without waiting for the requests still in flight (up to timeout_s each): the warehouse
+    and the lock were released on the way out, and nothing those requests bring is kept."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def _fail(args, message: str, code: int) -> int:
-    """One line on stderr; with `sync --json` also the summary on stdout, so a scheduler always gets one."""
+    """One line on stderr; with `sync --json` also the summary line on stdout, so a scheduler always gets one."""
     if args.verbose:
         traceback.print_exc()
     print(f"callsync: {message}", file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "exit_code": code, "error": message, "vendors": [], "models": {},
-                          "models_error": None, "unknown_statuses": []}, indent=2))
+        _print_json(args, code, message, {"ok": False, **EMPTY_SUMMARY})
     return code
 
 
+def _print_json(args, code: int, error: str | None, summary: dict) -> None:
+    """One line of JSON (JSON Lines: `>> sync.jsonl` stays parseable), with when the run started and ended."""
+    finished = datetime.now(UTC)
+    line = {**summary, "exit_code": code, "error": error, "started_at": args.started_at.isoformat(),
+            "finished_at": finished.isoformat(), "duration_s": round(time.monotonic() - args.started, 3)}
+    print(json.dumps(line, default=str), flush=True)
+
+
 def cmd_sync(args) -> int:
+    from pipelines import config_check
     from pipelines.process import tune_before_imports, tuned_for_sync
 
+    config_check.check_sync_config(args.vendors)  # before the sources, pyarrow and DuckDB are imported
     tune_before_imports()
     from pipelines import report, runner
 
@@ -119,14 +201,17 @@ def cmd_sync(args) -> int:
             progress.close()
     code = EXIT_OK if result.ok else EXIT_PARTIAL
     if args.json:
-        summary = {"ok": result.ok, "exit_code": code, "error": None, **report.sync_summary(result)}
-        print(json.dumps(summary, indent=2, default=str))
+        report.print_failures(result)
+        _print_json(args, code, None, report.sync_summary(result))
     else:
         report.print_sync(result, verbose=args.verbose)
     return code
 
 
 def cmd_models(args) -> int:
+    from pipelines import config_check
+
+    config_check.check_files()
     from pipelines import report, runner
 
     warehouse = runner.resolve_warehouse(args.destination, args.duckdb)
@@ -140,6 +225,9 @@ def cmd_models(args) -> int:
 
 def cmd_report(args) -> int:
     """Read-only: works beside a running `callsync simulate`, never beside a running sync (DuckDB's lock)."""
+    from pipelines import config_check
+
+    config_check.check_files()
     import duckdb
 
     from pipelines import report, reporting, runner
@@ -178,14 +266,72 @@ def cmd_report(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from pipelines.simulator import DIALECTS, World, serve_forever
+    """Serve until Ctrl-C (or SIGTERM), after printing what points callsync at it."""
+    import threading
 
-    prefixes = ", ".join(f"{name} at {cls.prefix}" for name, cls in DIALECTS.items())
-    print(f"simulator on http://127.0.0.1:{args.port} (seed {args.seed}): {prefixes}; "
-          f"control API at /_control; Ctrl-C stops it", file=sys.stderr)
-    serve_forever(World(seed=args.seed, jobs_per_account=args.jobs, contacts_per_job=args.contacts),
-                  port=args.port)
+    from pipelines.config import ConfigError
+    from pipelines.simulator import DIALECTS, SimulatorServer, World
+
+    world = World(seed=args.seed, jobs_per_account=args.jobs, contacts_per_job=args.contacts)
+    try:
+        server = SimulatorServer(world, port=args.port)
+    except OSError as e:
+        raise ConfigError(f"cannot serve on 127.0.0.1:{args.port}: {e.strerror}; "
+                          f"pass another --port (or --port 0 for a free one)") from None
+    with server as sim:
+        print(simulator_credentials(sim), flush=True)
+        prefixes = ", ".join(f"{name} at {cls.prefix}" for name, cls in DIALECTS.items())
+        print(f"simulator on {sim.base_url} (seed {args.seed}): {prefixes}; "
+              f"control API at /_control; Ctrl-C stops it", file=sys.stderr, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            return EXIT_OK
     return EXIT_OK
+
+
+def simulator_credentials(sim) -> str:
+    """Every simulated account, ready to paste: a `.dlt/secrets.toml` block, then the same as
+    environment variables."""
+    import shlex
+
+    import tomlkit
+
+    sources: dict = {}
+    env_lines = []
+    for vendor, accounts in sim.world.accounts.items():
+        for account in accounts:
+            env = sim.env_for(vendor, account)
+            env_lines += [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+            section = sources.setdefault(vendor, {})
+            if account != "default":
+                section = section.setdefault("accounts", {}).setdefault(account, {})
+            prefix = f"SOURCES__{vendor.upper()}__" + ("" if account == "default" else f"ACCOUNTS__{account.upper()}__")
+            section.update({key[len(prefix):].lower(): value for key, value in env.items()})
+    return ("# .dlt/secrets.toml\n" + tomlkit.dumps({"sources": sources}).strip() + "\n\n"
+            "# or as environment variables\n" + "\n".join(env_lines) + "\n\n# the simulator serves until Ctrl-C")
+
+
+def _clear_demo_warehouse(path: Path) -> None:
+    """Remove what an earlier demo made at `path`; a warehouse the demo did not make (no marker in
+    its pipelines folder) is never touched."""
+    import shutil
+
+    from pipelines import runner
+    from pipelines.config import ConfigError
+
+    folder = runner.pipelines_dir_for(path)
+    leftovers = [p for p in (path, folder, Path(f"{path}.wal")) if p.exists()]
+    if leftovers and not (folder / DEMO_MARKER).is_file():
+        raise ConfigError(f"{leftovers[0]} exists and was not made by `callsync demo`; the demo replaces only its "
+                          f"own warehouse: pass another --duckdb, or remove it yourself")
+    for leftover in leftovers:
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
+    folder.mkdir(parents=True)
+    (folder / DEMO_MARKER).write_text("made by `callsync demo`, which replaces this warehouse on its next run\n")
 
 
 def cmd_demo(args) -> int:
@@ -197,11 +343,7 @@ def cmd_demo(args) -> int:
     from pipelines.vendors import VENDORS
 
     path = Path(args.duckdb).resolve()
-    for leftover in (path, runner.pipelines_dir_for(path), Path(f"{path}.wal")):
-        if leftover.is_dir():
-            shutil.rmtree(leftover)
-        elif leftover.exists():
-            leftover.unlink()
+    _clear_demo_warehouse(path)
     with SimulatorServer(World(seed=7)) as sim:
         for vendor in VENDORS:
             os.environ.update(sim.env_for(vendor))
@@ -219,6 +361,11 @@ def cmd_demo(args) -> int:
         report.print_answers(con)
     finally:
         con.close()
+    _print_demo_next_steps(path)
+    return EXIT_OK
+
+
+def _print_demo_next_steps(path: Path) -> None:
     print(f"\nwarehouse: {path}\n"
           f"  query it:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{path.name}', read_only=True)"
           f".sql('from analytics.job_success_rates'))\"\n"
@@ -227,7 +374,6 @@ def cmd_demo(args) -> int:
           f"default {DEMO_DUCKDB}),\n"
           f"              or run it headless: CALLSYNC_DUCKDB={path} .venv/bin/jupyter execute "
           f"notebooks/campaign_report.ipynb")
-    return EXIT_OK
 
 
 COMMANDS = {"sync": cmd_sync, "models": cmd_models, "report": cmd_report, "simulate": cmd_simulate,

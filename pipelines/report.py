@@ -49,38 +49,52 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
     }
 
 
-def print_sync(result: SyncResult, verbose: bool = False) -> None:
+def failure_lines(result: SyncResult) -> list[str]:
+    """Every failure and warning of a run, one line each, as stderr shows them."""
+    lines = []
     for r in result.runs:
         name = f"{r.vendor}/{r.account}"
         if r.error is not None:
+            lines.append(f"{name}: FAILED — {r.error}")
+            continue
+        lines += [f"{name}: job failed after retries, will retry next run — {line}" for line in r.stats.errors]
+        if r.stats.rejected:
+            lines.append(f"{name}: {r.stats.rejected} records rejected or partly loaded; "
+                         f"see {r.vendor}.rejected_records")
+    if result.models_error:
+        lines.append(f"models: FAILED — {result.models_error}")
+    lines += [f"{vendor}: {count:,} rows with unmapped {field} {value!r} loaded as 'unknown'; "
+              f"add it to sql/seeds/status_map_{vendor}.csv" for vendor, field, value, count in result.unknown_statuses]
+    return lines
+
+
+def print_failures(result: SyncResult) -> None:
+    """The failure lines alone on stderr (`sync --json`: a cron mail or journal shows them unparsed)."""
+    for line in failure_lines(result):
+        err.print(line, markup=False)
+
+
+def print_sync(result: SyncResult, verbose: bool = False) -> None:
+    for r in result.runs:
+        if r.error is not None:
             if verbose and r.traceback:
                 err.print(r.traceback, markup=False)
-            err.print(f"{name}: FAILED — {r.error}", markup=False)
             continue
         s = r.stats
-        out.print(f"{name}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
+        out.print(f"{r.vendor}/{r.account}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
                   f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}; "
                   f"rows {', '.join(f'{t} {n:,}' for t, n in sorted(s.rows.items())) or 'none'}; "
                   f"{s.requests} requests ({s.retries} retried) in {r.seconds:.1f}s")
-        for line in s.errors:
-            err.print(f"{name}: job failed after retries, will retry next run — {line}")
-        if s.rejected:
-            err.print(f"{name}: {s.rejected} records rejected or partly loaded; see {r.vendor}.rejected_records")
     print_models(result)
 
 
 def print_models(result: SyncResult) -> None:
-    if result.models_error:
-        err.print(f"models: FAILED — {result.models_error}")
-        return
-    if result.models:
+    if result.models and not result.models_error:
         key = [f"{name} {result.models[name]:,}" for name in ("analytics.jobs", "analytics.contacts")
                if name in result.models]
         out.print(f"models: {len(result.models)} relations rebuilt ({', '.join(key)}) "
                   f"in {result.models_seconds:.2f} s")
-    for vendor, field, value, count in result.unknown_statuses:
-        err.print(f"{vendor}: {count:,} rows with unmapped {field} {value!r} loaded as 'unknown'; "
-                  f"add it to sql/seeds/status_map_{vendor}.csv")
+    print_failures(result)
 
 
 def print_answers(con) -> None:

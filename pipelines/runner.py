@@ -7,11 +7,10 @@ section's key. Command-line flags override config, which overrides the defaults 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines import destinations, failpoints, models, portable_models
 from pipelines.config import CallsyncConfig, ConfigError, callsync_config, vendor_tuning
+from pipelines.config_check import configured_accounts, selected_accounts  # noqa: F401 (public here too)
 from pipelines.destinations import Warehouse
 from pipelines.engine import AccountRun, SyncControl, SyncOptions, SyncStats
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
@@ -74,57 +74,6 @@ def pii_policy(config: CallsyncConfig) -> Pii:
         raise ConfigError(str(e)) from None
 
 
-ACCOUNT_NAME = re.compile(r"^[a-z0-9_]+$")
-
-
-def _account_names(vendor: str) -> list[str]:
-    """Names of `[sources.<vendor>.accounts.<name>]` sections, from the toml files and from
-    `SOURCES__<VENDOR>__ACCOUNTS__<NAME>__…` environment variables."""
-    names: set[str] = set()
-    for accessor in (dlt.secrets, dlt.config):
-        sections = accessor.get(f"sources.{vendor}.accounts")
-        if isinstance(sections, Mapping):
-            names.update(sections)
-    prefix = f"SOURCES__{vendor.upper()}__ACCOUNTS__"
-    names.update(key[len(prefix):].split("__", 1)[0].lower() for key in os.environ if key.startswith(prefix))
-    bad = sorted(n for n in names if not ACCOUNT_NAME.match(n))
-    if bad:
-        raise ConfigError(f"sources.{vendor}.accounts.{bad[0]}: account names may use a-z, 0-9 and _ only")
-    return sorted(names)
-
-
-def _account_config(spec: VendorSpec, section: str, required: bool) -> dict[str, Any]:
-    """One account's keys, each read at its exact path: an account never sees another's key.
-    Optional keys (base_url) fall back to the vendor's section."""
-    vendor_section = f"sources.{spec.name}"
-    values = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.required_keys}
-    for key in spec.optional_keys:
-        values[key] = dlt.secrets.get(f"{section}.{key}") or dlt.secrets.get(f"{vendor_section}.{key}")
-    if not required and all(values[k] is None for k in spec.required_keys):
-        return {}
-    missing = [k for k in spec.required_keys if values.get(k) in (None, "")]
-    if missing:
-        env = f"{section.upper().replace('.', '__')}__{missing[0].upper()}"
-        raise ConfigError(f"{spec.name}: missing {', '.join(f'{section}.{k}' for k in missing)} "
-                          f"(set it in .dlt/secrets.toml or as {env})")
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def configured_accounts(spec: VendorSpec) -> dict[str, dict[str, Any]]:
-    """The vendor's accounts (name → config), empty when the vendor is not configured.
-
-    A flat `[sources.<vendor>]` section is the account `default`; each
-    `[sources.<vendor>.accounts.<name>]` section is the account `<name>`.
-    """
-    accounts = {}
-    flat = _account_config(spec, f"sources.{spec.name}", required=False)
-    if flat:
-        accounts["default"] = flat
-    for name in _account_names(spec.name):
-        accounts[name] = _account_config(spec, f"sources.{spec.name}.accounts.{name}", required=True)
-    return accounts
-
-
 def pipelines_dir_for(duckdb_path: Path) -> Path:
     """dlt's working folder beside the warehouse, so two warehouses never share state."""
     return destinations.duckdb_pipelines_dir(duckdb_path)
@@ -167,17 +116,20 @@ def make_pipeline(vendor: str, account: str, target: Path | Warehouse,
     )
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and what caused it, outermost first (dlt wraps each step's error)."""
+    chain: list[BaseException] = []
+    while error is not None and all(error is not e for e in chain):
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
 def _root_cause(error: BaseException) -> BaseException:
     """The exception a user can act on: callsync's own HTTP error if there is one, else the
     innermost cause below dlt's step wrappers."""
-    seen = set()
-    while id(error) not in seen and not isinstance(error, HttpError):
-        seen.add(id(error))
-        inner = error.__cause__ or error.__context__
-        if inner is None:
-            break
-        error = inner
-    return error
+    chain = _chain(error)
+    return next((e for e in chain if isinstance(e, HttpError)), chain[-1])
 
 
 def describe_failure(vendor: str, cause: BaseException) -> str:
@@ -256,6 +208,8 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
             if connection is not None and not control.finished:  # written into the file while the rest
                 connection.execute("checkpoint")  # downloads, not all at once when the warehouse closes
     except Exception as e:  # reported per vendor; the other vendors go on
+        if any(isinstance(cause, KeyboardInterrupt) for cause in _chain(e)):
+            raise KeyboardInterrupt from e  # dlt wraps Ctrl-C (and SIGTERM) in its step error: stop the run
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())
     finally:
@@ -287,18 +241,8 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
          destination: str | None = None) -> SyncResult:
     """Sync every configured vendor (or those named) into the warehouse (DuckDB unless `destination`
     or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`."""
-    unknown = [v for v in vendors or () if v not in VENDORS]
-    if unknown:
-        raise ConfigError(f"unknown vendor {unknown[0]!r} (known: {', '.join(VENDORS)})")
-    specs = [VENDORS[v] for v in vendors] if vendors else list(VENDORS.values())
-    accounts = {spec.name: configured_accounts(spec) for spec in specs}
-    if vendors:
-        unconfigured = [v for v in vendors if not accounts[v]]
-        if unconfigured:
-            raise ConfigError(f"{', '.join(unconfigured)}: not configured (set sources.{unconfigured[0]}.api_key)")
-    if not any(accounts.values()):
-        raise ConfigError("no vendor is configured: set sources.<vendor>.api_key in .dlt/secrets.toml "
-                          "(see .dlt/example.secrets.toml)")
+    accounts = {spec.name: keys for spec, keys in selected_accounts(vendors).items()}
+    specs = [VENDORS[name] for name in accounts]
 
     warehouse = resolve_warehouse(destination, duckdb_path)
     config = callsync_config()
