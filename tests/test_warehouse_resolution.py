@@ -80,3 +80,18 @@ def test_a_configured_file_that_is_missing_says_where_it_was_named(workdir):
         assert f"gone.duckdb does not exist (from [callsync] duckdb in {workdir / '.dlt'})" in proc.stderr
     proc = callsync("report", cwd=workdir, env={"CALLSYNC__DUCKDB": "env-gone.duckdb"})
     assert "env-gone.duckdb does not exist (from CALLSYNC__DUCKDB)" in proc.stderr
+
+
+def test_the_readme_query_line_runs(tmp_path):
+    """The README's first query (after the demo) reads through the helper and prints the answers."""
+    from tests.test_report import build_warehouse
+
+    [line] = [x for x in (Path(__file__).resolve().parent.parent / "README.md").read_text().splitlines()
+              if x.startswith("CALLSYNC__DUCKDB=callsync-demo.duckdb .venv/bin/python -c")]
+    code = line.split('-c "', 1)[1].rstrip('"')
+    build_warehouse(tmp_path / "callsync-demo.duckdb", cycles=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLSYNC"))}
+    env |= {"CALLSYNC__DUCKDB": "callsync-demo.duckdb", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "success_rate" in proc.stdout and "talkifai" in proc.stdout
