@@ -215,8 +215,8 @@ def cmd_models(args) -> int:
     from pipelines import report, runner
 
     warehouse = runner.resolve_warehouse(args.destination, args.duckdb)
-    if warehouse.is_duckdb and not warehouse.duckdb_path.exists():
-        raise runner.ConfigError(f"{warehouse.duckdb_path} does not exist; run `callsync sync` first")
+    if warehouse.is_duckdb:
+        runner.destinations.existing_duckdb(args.duckdb)  # says where it was looked for
     result = runner.SyncResult()
     runner.build_models(warehouse, result)
     report.print_models(result)
@@ -224,44 +224,29 @@ def cmd_models(args) -> int:
 
 
 def cmd_report(args) -> int:
-    """Read-only: works beside a running `callsync simulate`, never beside a running sync (DuckDB's lock)."""
+    """Read-only, one query at a time (pipelines.notebook): a running sync waits for it, and it for the sync."""
     from pipelines import config_check
 
     config_check.check_files()
-    import duckdb
+    from pipelines import notebook, report, reporting, runner
 
-    from pipelines import report, reporting, runner
-    from pipelines.locking import LockHeld
-
-    path = Path(args.duckdb or runner.DEFAULT_DUCKDB)
-    if not path.exists():
-        raise runner.ConfigError(f"{path} does not exist; run `callsync sync` first")
+    path = notebook.warehouse_path(args.duckdb)
     html = Path(args.html) if args.html else None
     if html and not html.parent.is_dir():
         raise runner.ConfigError(f"cannot write {html}: {html.parent} is not a directory")
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise LockHeld(f"the DuckDB file {path} is being written by another process (a sync?); "
-                           f"run the report when it has finished") from None
-        raise runner.ConfigError(f"cannot open the warehouse {path}: {str(e).splitlines()[0]}") from None
-    try:
-        try:
-            answers = reporting.load_report(con)
-        except reporting.ReportError as e:
-            raise runner.ConfigError(str(e)) from None
-        if html:
-            reporting.write_html(con, answers, html, source=path.name)
-            print(f"wrote {html}", file=sys.stderr)
-        fmt = args.format or (None if html else "table")
-        if fmt == "table":
-            reporting.print_tables(answers, report.out)
-        elif fmt is not None:
-            renderer = {"csv": reporting.to_csv, "json": reporting.to_json, "markdown": reporting.to_markdown}[fmt]
-            sys.stdout.write(renderer(answers).rstrip("\n") + "\n")
-    finally:
-        con.close()
+        answers = reporting.load_report(path)
+    except reporting.ReportError as e:
+        raise runner.ConfigError(str(e)) from None
+    if html:
+        reporting.write_html(path, answers, html, source=path.name)
+        print(f"wrote {html}", file=sys.stderr)
+    fmt = args.format or (None if html else "table")
+    if fmt == "table":
+        reporting.print_tables(answers, report.out)
+    elif fmt is not None:
+        renderer = {"csv": reporting.to_csv, "json": reporting.to_json, "markdown": reporting.to_markdown}[fmt]
+        sys.stdout.write(renderer(answers).rstrip("\n") + "\n")
     return EXIT_OK
 
 
@@ -367,12 +352,12 @@ def cmd_demo(args) -> int:
 
 def _print_demo_next_steps(path: Path) -> None:
     print(f"\nwarehouse: {path}\n"
-          f"  query it:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{path.name}', read_only=True)"
-          f".sql('from analytics.job_success_rates'))\"\n"
+          f"  query it:   CALLSYNC__DUCKDB={path.name} .venv/bin/python -c \"from pipelines.notebook import query; "
+          f"print(query('from analytics.job_success_rates'))\"\n"
           f"  report:     .venv/bin/callsync report --duckdb {path.name} --html report.html\n"
-          f"  notebook:   open notebooks/campaign_report.ipynb in Jupyter or VS Code (it reads CALLSYNC_DUCKDB, "
-          f"default {DEMO_DUCKDB}),\n"
-          f"              or run it headless: CALLSYNC_DUCKDB={path} .venv/bin/jupyter execute "
+          f"  notebook:   open notebooks/campaign_report.ipynb in Jupyter or VS Code, with "
+          f"CALLSYNC__DUCKDB={path} set,\n"
+          f"              or run it headless: CALLSYNC__DUCKDB={path} .venv/bin/jupyter execute "
           f"notebooks/campaign_report.ipynb")
 
 

@@ -29,7 +29,7 @@ class CallsyncConfig(BaseConfiguration):
     timeout_s: float = 30.0
     max_attempts: int = 6
     retry_after_max_s: float = 60.0
-    lock_timeout_s: float = 0.0
+    lock_timeout_s: float = 60.0  # how long a sync waits for another sync or for readers, and readers for it
     max_run_s: float = 10800.0  # no request starts later in a run; what was fetched loads (the next run goes on)
     pii: str = "as_is"
     default_region: str = "US"  # phone numbers in national form are read as this country's (pipelines.pii)

@@ -13,6 +13,7 @@ the working directory, or `[callsync] pipelines_dir`.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from typing import Any
 import dlt
 from dlt.common.destination.reference import Destination
 
-from pipelines.config import callsync_config
+from pipelines.config import ConfigError, callsync_config
 
 DUCKDB = "duckdb"
+DEFAULT_DUCKDB = "callsync.duckdb"
+DUCKDB_ENV = "CALLSYNC__DUCKDB"
 # Credential fields that say where the data lives; secrets (password, keys, tokens) never enter the hash.
 _LOCATION_FIELDS = ("drivername", "host", "port", "database", "project_id", "location", "account", "warehouse")
 
@@ -49,6 +52,32 @@ class Warehouse:
 def destination_name(flag: str | None) -> str:
     """`--destination` beats `[callsync] destination`, which beats DuckDB."""
     return (flag or callsync_config().destination or DUCKDB).strip().lower()
+
+
+def duckdb_file(flag: str | os.PathLike | None = None) -> Path:
+    """The DuckDB warehouse, found the same way by every entry point (sync, models, report, notebooks):
+    `--duckdb`, else `callsync.duckdb` as dlt resolves it (`CALLSYNC__DUCKDB`, then `.dlt/config.toml`),
+    else `callsync.duckdb` in the working directory."""
+    return Path(flag or callsync_config().duckdb or DEFAULT_DUCKDB)
+
+
+def existing_duckdb(flag: str | os.PathLike | None = None) -> Path:
+    """`duckdb_file()`, which must exist (readers never create a warehouse); the message says where it was
+    looked for, so a notebook started in another directory is recognisable."""
+    path = duckdb_file(flag)
+    if path.exists():
+        return path
+    settings = Path(dlt.current.run_context().settings_dir).resolve()  # the .dlt/ dlt read
+    if flag:
+        source = "given with --duckdb"
+    elif os.environ.get(DUCKDB_ENV):
+        source = f"from {DUCKDB_ENV}"
+    elif callsync_config().duckdb:
+        source = f"from [callsync] duckdb in {settings}"
+    else:
+        source = f"the default: no --duckdb, no {DUCKDB_ENV} and no [callsync] duckdb in {settings}"
+    raise ConfigError(f"{path.resolve()} does not exist ({source}); run `callsync sync` first, "
+                      f"or name the warehouse with --duckdb or {DUCKDB_ENV}")
 
 
 def duckdb_pipelines_dir(duckdb_path: Path) -> Path:

@@ -1,12 +1,23 @@
-"""One sync at a time per warehouse: an advisory file lock beside it."""
+"""One sync at a time per warehouse (an advisory file lock beside it), and DuckDB's own lock on the file.
+
+DuckDB lets one process write a file or many read it, never both. The sync holds the file only while it
+loads a package or builds the models, and readers (`pipelines.notebook`) only for a query; each side
+waits up to `[callsync] lock_timeout_s` for the other instead of failing at once.
+"""
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+# DuckDB's lock error: `… Conflicting lock is held in /usr/bin/python3.11 (PID 1234) by user …`
+_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+RETRY_S = 0.1
 
 
 class LockHeld(Exception):
@@ -41,3 +52,42 @@ def warehouse_lock(folder: Path, timeout_s: float = 0.0) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_holder(message: str) -> str:
+    """The process named in DuckDB's lock error, with its command line where the system shows it."""
+    found = _HOLDER.search(message)
+    if not found:
+        return "another process"
+    try:
+        command = Path(f"/proc/{found['pid']}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except (OSError, UnicodeDecodeError):
+        command = ""
+    return f"process {found['pid']} ({(command or found['program'])[:160]})"
+
+
+def _busy(path: Path, holder: str, timeout_s: float, read_only: bool) -> LockHeld:
+    waited = f"waited {timeout_s:g} s ([callsync] lock_timeout_s)"
+    if read_only:
+        return LockHeld(f"the DuckDB file {path} is being written by {holder}, a sync?; {waited}. "
+                        f"Read again when it has finished, or raise lock_timeout_s")
+    return LockHeld(f"the DuckDB file {path} is open in another process: {holder}; {waited}. Close that "
+                    f"connection: notebooks and scripts should read through pipelines.notebook.query, "
+                    f"which opens the file only for each query")
+
+
+def connect_duckdb(path: Path, *, read_only: bool = False, timeout_s: float = 0.0,
+                   config: dict[str, Any] | None = None) -> Any:
+    """A DuckDB connection to `path`, waiting up to `timeout_s` while another process holds the file."""
+    import duckdb  # not at import time: the command reports configuration errors before DuckDB loads
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise _busy(path, lock_holder(str(e)), timeout_s, read_only) from None
+        time.sleep(RETRY_S)

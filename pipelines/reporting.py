@@ -2,8 +2,11 @@
 
 Queries and renderers only. Every number comes from an `analytics.*` relation; the only arithmetic here is
 the README's rule for combining groups (sum the counts, divide again) in the per-vendor totals. The chart
-functions take a DuckDB connection and return a matplotlib Figure (None when there is nothing to draw), so
-the notebook `notebooks/campaign_report.ipynb` draws exactly what the HTML report embeds.
+functions return a matplotlib Figure (None when there is nothing to draw), so the notebook
+`notebooks/campaign_report.ipynb` draws exactly what the HTML report embeds.
+
+Every function reads from `db`: the warehouse file, read through `pipelines.notebook.query` (opened
+read-only per query, so a report never keeps a sync from loading), or an open DuckDB connection.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import html
 import io
 import json
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,8 +26,11 @@ from typing import Any
 import duckdb
 from matplotlib.figure import Figure
 
+from pipelines.notebook import query
+
 FORMATS = ("table", "csv", "json", "markdown")
 SCHEMA = "analytics"
+Db = duckdb.DuckDBPyConnection | str | os.PathLike  # an open connection, or the warehouse file
 
 JOBS_SQL = """
 with top_failures as (
@@ -44,8 +51,9 @@ order by rates.vendor, rates.account, rates.job_name, rates.job_id
 
 # Per-vendor totals: the counts summed over the vendor's jobs and the rate divided again (never averaged).
 VENDORS_SQL = """
-select vendor, count(*) as jobs, sum(contacts_total) as contacts_total, sum(contacts_open) as contacts_open,
-       sum(successes) as successes, sum(failures) as failures,
+select vendor, count(*) as jobs, sum(contacts_total)::bigint as contacts_total,
+       sum(contacts_open)::bigint as contacts_open, sum(successes)::bigint as successes,
+       sum(failures)::bigint as failures,
        sum(successes) / nullif(sum(successes) + sum(failures), 0) as success_rate
 from analytics.job_success_rates
 group by vendor
@@ -68,25 +76,33 @@ class Report:
     inconsistent_jobs: int | None  # jobs whose vendor counters differ from their contacts; None: not built
 
 
-def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
-                       "and schema_name = ? and table_name = ?", [SCHEMA, name]).fetchone()[0] > 0
+def has_relation(db: Db, name: str) -> bool:
+    return _value(db, "select count(*) from duckdb_tables() where database_name = current_database() "
+                      "and schema_name = ? and table_name = ?", [SCHEMA, name]) > 0
 
 
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _records(db: Db, sql: str, params=None) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (None for NULL)."""
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        cursor = db.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    frame = query(sql, params or [], duckdb=db)
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def load_report(con: duckdb.DuckDBPyConnection) -> Report:
-    if not has_relation(con, "job_success_rates"):
+def _value(db: Db, sql: str, params=None) -> Any:
+    [row] = _records(db, sql, params)
+    return next(iter(row.values()))
+
+
+def load_report(db: Db) -> Report:
+    if not has_relation(db, "job_success_rates"):
         raise ReportError("no analytics.job_success_rates in the warehouse; run `callsync sync` or `callsync models`")
     inconsistent = None
-    if has_relation(con, "counter_reconciliation"):
-        inconsistent = con.execute("select count(*) from analytics.counter_reconciliation "
-                                   "where not is_consistent").fetchone()[0]
-    return Report(_records(con, JOBS_SQL), _records(con, VENDORS_SQL), inconsistent)
+    if has_relation(db, "counter_reconciliation"):
+        inconsistent = _value(db, "select count(*) from analytics.counter_reconciliation where not is_consistent")
+    return Report(_records(db, JOBS_SQL), _records(db, VENDORS_SQL), inconsistent)
 
 
 # --- text renderers --------------------------------------------------------------------------------
@@ -179,9 +195,9 @@ def _label(row: dict[str, Any], many_vendors: bool) -> str:
     return f"{row['vendor']}: {name}" if many_vendors else name
 
 
-def chart_success_by_job(con: duckdb.DuckDBPyConnection) -> Figure | None:
+def chart_success_by_job(db: Db) -> Figure | None:
     """Success rate per job (analytics.job_success_rates); jobs with nothing finished are labelled so."""
-    rows = _records(con, "select vendor, job_id, job_name, successes, failures, success_rate "
+    rows = _records(db, "select vendor, job_id, job_name, successes, failures, success_rate "
                          "from analytics.job_success_rates order by success_rate nulls first, job_name, job_id")
     if not rows:
         return None
@@ -201,12 +217,13 @@ def chart_success_by_job(con: duckdb.DuckDBPyConnection) -> Figure | None:
     return fig
 
 
-def chart_failure_categories(con: duckdb.DuckDBPyConnection) -> Figure | None:
+def chart_failure_categories(db: Db) -> Figure | None:
     """Failed contacts per category and vendor (analytics.failure_categories), stacked."""
-    if not has_relation(con, "failure_categories"):
+    if not has_relation(db, "failure_categories"):
         return None
-    rows = con.execute("select vendor, failure_category, sum(contacts) from analytics.failure_categories "
-                       "group by all order by all").fetchall()
+    rows = [(r["vendor"], r["failure_category"], r["contacts"]) for r in _records(
+        db, "select vendor, failure_category, sum(contacts)::bigint as contacts from analytics.failure_categories "
+            "group by all order by all")]
     if not rows:
         return None
     vendors = sorted({r[0] for r in rows})
@@ -226,11 +243,11 @@ def chart_failure_categories(con: duckdb.DuckDBPyConnection) -> Figure | None:
     return fig
 
 
-def chart_hourly_heatmap(con: duckdb.DuckDBPyConnection) -> Figure | None:
+def chart_hourly_heatmap(db: Db) -> Figure | None:
     """Success rate by local hour and weekday, one panel per (vendor, account); low-sample cells hatched."""
-    if not has_relation(con, "hourly_success"):
+    if not has_relation(db, "hourly_success"):
         return None
-    rows = _records(con, "select vendor, account, day_of_week, hour_of_day, contacts_finished, success_rate, "
+    rows = _records(db, "select vendor, account, day_of_week, hour_of_day, contacts_finished, success_rate, "
                          "is_low_sample from analytics.hourly_success order by all")
     if not rows:
         return None
@@ -266,11 +283,11 @@ def _hatch(x: int, y: int):
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#555555", linewidth=0)
 
 
-def chart_retry_curve(con: duckdb.DuckDBPyConnection) -> Figure | None:
+def chart_retry_curve(db: Db) -> Figure | None:
     """Cumulative success rate by attempt number, one line per job (analytics.retry_effectiveness)."""
-    if not has_relation(con, "retry_effectiveness"):
+    if not has_relation(db, "retry_effectiveness"):
         return None
-    rows = _records(con, """
+    rows = _records(db, """
         select retry.vendor, retry.job_id, jobs.name as job_name, retry.attempt_number,
                retry.cumulative_success_rate, retry.conditional_success_rate
         from analytics.retry_effectiveness as retry
@@ -298,11 +315,11 @@ def chart_retry_curve(con: duckdb.DuckDBPyConnection) -> Figure | None:
     return fig
 
 
-def chart_job_progress(con: duckdb.DuckDBPyConnection) -> Figure | None:
+def chart_job_progress(db: Db) -> Figure | None:
     """Contacts processed per job at each sync that saw a change (analytics.job_progress)."""
-    if not has_relation(con, "job_progress"):
+    if not has_relation(db, "job_progress"):
         return None
-    rows = _records(con, """
+    rows = _records(db, """
         select progress.vendor, progress.job_id, jobs.name as job_name, progress.synced_at,
                progress.contacts_processed
         from analytics.job_progress as progress
@@ -359,11 +376,11 @@ def _html_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def to_html(con: duckdb.DuckDBPyConnection, report: Report, source: str = "") -> str:
+def to_html(db: Db, report: Report, source: str = "") -> str:
     """A self-contained page: tables and charts as embedded PNGs; no scripts, fonts or links to fetch."""
     sections = []
     for title, chart, explanation in CHARTS:
-        fig = chart(con)
+        fig = chart(db)
         body = (f'<img alt="{html.escape(title)}" src="{figure_to_data_uri(fig)}">' if fig is not None
                 else "<p class='empty'>No data yet (the model is not built or has no rows).</p>")
         sections.append(f"<section><h2>{html.escape(title)}</h2><p>{html.escape(explanation)}</p>{body}</section>")
@@ -391,5 +408,5 @@ img {{ max-width: 100%; }}
 """
 
 
-def write_html(con: duckdb.DuckDBPyConnection, report: Report, path: Path, source: str = "") -> None:
-    path.write_text(to_html(con, report, source), encoding="utf-8")
+def write_html(db: Db, report: Report, path: Path, source: str = "") -> None:
+    path.write_text(to_html(db, report, source), encoding="utf-8")

@@ -10,7 +10,8 @@ import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,12 @@ from pipelines.config_check import configured_accounts, selected_accounts  # noq
 from pipelines.destinations import Warehouse
 from pipelines.engine import AccountRun, SyncControl, SyncOptions, SyncStats
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
-from pipelines.locking import LockHeld, warehouse_lock
+from pipelines.locking import LockHeld, connect_duckdb, warehouse_lock
 from pipelines.pii import Pii, check_recorded
 from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
-DEFAULT_DUCKDB = "callsync.duckdb"
+DEFAULT_DUCKDB = destinations.DEFAULT_DUCKDB
 
 
 @dataclass
@@ -83,7 +84,7 @@ def resolve_warehouse(destination: str | None = None, duckdb_path: str | os.Path
     """The warehouse of this run: flags beat `[callsync]` config, which beats DuckDB's `callsync.duckdb`."""
     name = destinations.destination_name(destination)
     if name == destinations.DUCKDB:
-        return destinations.duckdb_warehouse(Path(duckdb_path or callsync_config().duckdb or DEFAULT_DUCKDB))
+        return destinations.duckdb_warehouse(destinations.duckdb_file(duckdb_path))
     if duckdb_path:
         raise ConfigError(f"--duckdb names a DuckDB file, but the destination is {name}")
     try:
@@ -100,8 +101,8 @@ def duckdb_config() -> dict[str, str]:
 
 def make_pipeline(vendor: str, account: str, target: Path | Warehouse,
                   connection: duckdb.DuckDBPyConnection | None = None) -> dlt.Pipeline:
-    """The (vendor, account) pipeline; `target` is a DuckDB file or any resolved warehouse. A
-    DuckDB `connection` held open by the caller is shared by every step (see open_duckdb)."""
+    """The (vendor, account) pipeline; `target` is a DuckDB file or any resolved warehouse. A DuckDB
+    `connection` opened by the caller (see holding) is used until the next step passes its own."""
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     credentials = None
     if connection is not None:
@@ -153,16 +154,11 @@ def check_writable(path: Path) -> None:
         raise ConfigError(f"cannot write the warehouse {path}: permission denied")
 
 
-def open_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
-    """The warehouse's one connection for a whole sync: every load and the models share it, so
-    the file is opened (and checkpointed on close) once, not once per step. DuckDB allows one
-    writing process per file: a file open elsewhere is reported before any request."""
+def open_duckdb(path: Path, timeout_s: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """The warehouse file for writing, waiting up to `timeout_s` for readers (notebooks, reports) to let go."""
     try:
-        return duckdb.connect(str(path), config=duckdb_config())
+        return connect_duckdb(path, timeout_s=timeout_s, config=duckdb_config())
     except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise LockHeld(f"the DuckDB file {path} is open in another process; close it (or connect with "
-                           f"read_only=True) and run again") from None
         raise ConfigError(f"cannot open the warehouse {path}: {str(e).splitlines()[0]}") from None
 
 
@@ -175,23 +171,50 @@ def drop_loaded_packages(pipeline: dlt.Pipeline) -> None:
             shutil.rmtree(package, ignore_errors=True)
 
 
+@contextmanager
+def holding(warehouse: Warehouse, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The DuckDB file, held for one step (a load, the models) and closed after it, which checkpoints it:
+    between steps, while the vendors are fetched, readers get in. Other destinations: None."""
+    if not warehouse.is_duckdb:
+        yield None
+        return
+    connection = open_duckdb(warehouse.duckdb_path, timeout_s)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def load_with(pipeline: dlt.Pipeline, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection | None) -> None:
+    """`pipeline.load()` through this step's connection (a DuckDB file), else through dlt's own."""
+    if connection is None:
+        pipeline.load()
+    else:
+        pipeline.load(destination=destinations.dlt_destination(warehouse, DuckDbCredentials(connection)))
+    drop_loaded_packages(pipeline)
+
+
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
                  on_progress: Callable[[str, SyncStats], None] | None = None,
-                 connection: duckdb.DuckDBPyConnection | None = None) -> VendorRun:
-    """Finish what a dead run left, then extract and load one account; never raises."""
+                 lock_timeout_s: float = 0.0) -> VendorRun:
+    """Finish what a dead run left, then extract and load one account; never raises but LockHeld (the
+    warehouse stayed busy: every account would fail alike). The DuckDB file is held only to read the
+    account's state and to load each package, never while the vendor is fetched."""
+    warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     stats = SyncStats()
     control = SyncControl((lambda s: on_progress(f"{spec.name}/{account}", s)) if on_progress else None)
     run = VendorRun(spec.name, account, stats)
     started = time.monotonic()
     try:
-        pipeline = make_pipeline(spec.name, account, target, connection)
-        if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
-            pipeline.normalize()
-            pipeline.load()
-            drop_loaded_packages(pipeline)
-        known = load_known_jobs(pipeline.sql_client, account)
-        check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
+        with holding(warehouse, lock_timeout_s) as connection:
+            pipeline = make_pipeline(spec.name, account, warehouse, connection)
+            if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
+                pipeline.normalize()
+                pipeline.load()
+                drop_loaded_packages(pipeline)
+            known = load_known_jobs(pipeline.sql_client, account)
+            check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
         source = spec.source(**config, run=AccountRun(account, known, options, http, stats, control))
         packages = 0
         while not control.finished:  # one package per pass, the next one fetched meanwhile (SyncOptions)
@@ -201,12 +224,12 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
             pipeline.normalize()
             failpoints.reached("after_normalize")
             failpoints.arm_load_failpoint()
-            pipeline.load()
-            drop_loaded_packages(pipeline)
+            with holding(warehouse, lock_timeout_s) as connection:  # closed (checkpointed) before the next
+                load_with(pipeline, warehouse, connection)
             packages += 1
             failpoints.reached("package_loaded", packages)
-            if connection is not None and not control.finished:  # written into the file while the rest
-                connection.execute("checkpoint")  # downloads, not all at once when the warehouse closes
+    except LockHeld:
+        raise
     except Exception as e:  # reported per vendor; the other vendors go on
         if any(isinstance(cause, KeyboardInterrupt) for cause in _chain(e)):
             raise KeyboardInterrupt from e  # dlt wraps Ctrl-C (and SIGTERM) in its step error: stop the run
@@ -253,25 +276,19 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     if warehouse.is_duckdb:
         check_writable(warehouse.duckdb_path)
     with warehouse_lock(warehouse.pipelines_dir, config.lock_timeout_s):
-        connection = open_duckdb(warehouse.duckdb_path) if warehouse.is_duckdb else None
-        try:
-            for spec in specs:
-                options, http = settings[spec.name]
-                for account, keys in accounts[spec.name].items():
-                    result.runs.append(sync_account(spec, account, keys, warehouse, options, http, on_progress,
-                                                    connection))
-            if connection is not None:  # dlt's steps set it to the last vendor's dataset
-                connection.execute("reset search_path")
-            build_models(warehouse, result, connection)
-        finally:
-            if connection is not None:
-                connection.close()
+        for spec in specs:
+            options, http = settings[spec.name]
+            for account, keys in accounts[spec.name].items():
+                result.runs.append(sync_account(spec, account, keys, warehouse, options, http, on_progress,
+                                                config.lock_timeout_s))
+        build_models(warehouse, result)
     return result
 
 
 def build_models(target: Path | Warehouse, result: SyncResult,
                  connection: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Rebuild `analytics.*` from whatever is loaded, recording failures and the time in `result`."""
+    """Rebuild `analytics.*` from whatever is loaded, recording failures and the time in `result`. Without a
+    `connection`, a DuckDB file is held for the build alone (waiting up to `lock_timeout_s` for readers)."""
     started = time.monotonic()
     try:
         _build_models(target, result, connection)
@@ -284,18 +301,15 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
     if not warehouse.is_duckdb:
         _build_models_elsewhere(warehouse, result)
         return
-    try:
-        con = connection or duckdb.connect(str(warehouse.duckdb_path), config=duckdb_config())
+    config = callsync_config()
+    with holding(warehouse, config.lock_timeout_s) if connection is None else nullcontext(connection) as con:
         try:
-            config = callsync_config()
             result.models = models.build_models(con, tuple(VENDORS), timezone=config.report_timezone,
                                                 sql_dir=Path(config.sql_dir) if config.sql_dir else None)
             result.unknown_statuses = models.unknown_statuses(con)
-        finally:
-            if con is not connection:
-                con.close()
-    except Exception as e:
-        result.models_error = str(e).splitlines()[0]
+        except Exception as e:
+            result.models_error = str(e).splitlines()[0]
+
 
 
 def _build_models_elsewhere(warehouse: Warehouse, result: SyncResult) -> None:

@@ -78,7 +78,8 @@ def test_unreachable_host_fails_the_vendor(workdir):
 def test_second_sync_on_a_locked_warehouse_exits_3(sim, workdir):
     with warehouse_lock(pipelines_dir_for((workdir / "w.duckdb").resolve())):
         started = time.monotonic()
-        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
+        no_wait = talkifai_env(sim, CALLSYNC__LOCK_TIMEOUT_S="0")
+        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=no_wait)
     assert proc.returncode == EXIT_LOCKED
     assert "holds the warehouse lock" in one_line_error(proc)
     assert time.monotonic() - started < 30
@@ -132,7 +133,8 @@ def test_warehouse_open_in_another_process_exits_3(sim, workdir):
         cwd=workdir, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
+        no_wait = talkifai_env(sim, CALLSYNC__LOCK_TIMEOUT_S="0")
+        proc = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=no_wait)
     finally:
         holder.kill()
         holder.wait()
@@ -161,7 +163,7 @@ def test_two_real_syncs_never_interleave(sim, workdir):
         while not (lock.exists() and lock.read_text().startswith("pid")):
             assert time.monotonic() < deadline and first.poll() is None, "the first sync never took the lock"
             time.sleep(0.05)
-        refused = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+        refused = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env={**env, "CALLSYNC__LOCK_TIMEOUT_S": "0"})
         assert refused.returncode == EXIT_LOCKED
         assert f"pid {first.pid}" in one_line_error(refused)
         waited = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env={**env, "CALLSYNC__LOCK_TIMEOUT_S": "60"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -24,7 +25,7 @@ def test_committed_without_outputs():
 def test_runs_headless_and_draws_every_chart(tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
     build_warehouse(db, cycles=2)
-    monkeypatch.setenv("CALLSYNC_DUCKDB", str(db))
+    monkeypatch.setenv("CALLSYNC__DUCKDB", str(db))  # as `callsync sync` reads it
     nb = nbformat.read(NOTEBOOK, as_version=4)
     # any cell error raises CellExecutionError; the kernel runs in tmp_path, so nothing lands in the repo
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -37,4 +38,24 @@ def test_runs_headless_and_draws_every_chart(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("chart", CHART_CALLS)
 def test_notebook_uses_the_report_charts(chart):
-    assert f"reporting.{chart}(con)" in NOTEBOOK.read_text()
+    assert f"reporting.{chart}(db)" in NOTEBOOK.read_text()
+
+
+def test_notebook_never_holds_a_connection():
+    """Its queries go through pipelines.notebook.query: a connection kept open would block the cron sync."""
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    assert "duckdb.connect" not in code and "import duckdb" not in code and "CALLSYNC_DUCKDB" not in code
+    assert "from pipelines.notebook import query" in code and code.count("query(") >= 2
+
+
+def test_a_sync_runs_while_the_notebook_is_open(tmp_path, monkeypatch):
+    """After every cell has run, the kernel still alive (as a notebook left open), a writer gets the file."""
+    db = tmp_path / "w.duckdb"
+    build_warehouse(db, cycles=1)
+    monkeypatch.setenv("CALLSYNC__DUCKDB", str(db))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        duckdb.connect(str(db)).close()  # raises while the kernel holds the file

@@ -118,7 +118,8 @@ def test_json_summary_names_the_failed_vendor_and_keeps_the_others(sim, workdir)
 
 def test_json_summary_of_a_locked_warehouse(sim, workdir):
     with warehouse_lock(runner.pipelines_dir_for((workdir / "w.duckdb").resolve())):
-        proc = callsync("sync", "--duckdb", "w.duckdb", "--json", cwd=workdir, env=talkifai_env(sim))
+        proc = callsync("sync", "--duckdb", "w.duckdb", "--json", cwd=workdir,
+                        env=talkifai_env(sim, CALLSYNC__LOCK_TIMEOUT_S="0"))
     data = summary(proc)
     assert (proc.returncode, data["ok"], data["vendors"]) == (EXIT_LOCKED, False, [])
     assert "holds the warehouse lock" in data["error"]

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -137,11 +139,37 @@ def test_warehouse_without_models_is_a_config_error(tmp_path, capsys):
     assert code == 2 and "callsync models" in err
 
 
-def test_report_beside_a_writer_says_so(db, capsys):
-    writer = duckdb.connect(str(db))  # as a running sync would hold it
+def test_report_beside_a_writer_names_it_after_lock_timeout(db):
+    holder = _hold_for_writing(db, seconds=60)  # as a sync would hold it, for longer than the timeout
     try:
-        proc = callsync("report", "--duckdb", str(db), cwd=db.parent)
+        proc = callsync("report", "--duckdb", str(db), cwd=db.parent, env={"CALLSYNC__LOCK_TIMEOUT_S": "1"})
     finally:
-        writer.close()
+        holder.kill()
+        holder.wait()
     assert proc.returncode == 3, proc.stderr
-    assert "another process" in proc.stderr
+    assert f"being written by process {holder.pid} (" in proc.stderr and "waited 1 s" in proc.stderr
+
+
+def test_report_waits_for_a_sync_to_finish_its_load(db):
+    holder = _hold_for_writing(db, seconds=1.5)  # a sync holds the file only while it loads a package
+    proc = callsync("report", "--duckdb", str(db), "--format", "csv", cwd=db.parent)
+    holder.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("level,vendor,")
+
+
+def test_report_reads_through_the_notebook_helper(db, capsys, monkeypatch):
+    """Every query of the report opens the file read-only for itself and closes it (pipelines.notebook.query)."""
+    seen = []
+    real = reporting.query
+    monkeypatch.setattr(reporting, "query", lambda sql, params=None, **kw: seen.append(kw) or real(sql, params, **kw))
+    code, _, _ = run_report(capsys, "--duckdb", str(db), "--html", str(db.parent / "r.html"))
+    assert code == 0 and len(seen) >= 5 and all(Path(kw["duckdb"]) == db for kw in seen)
+
+
+def _hold_for_writing(db: Path, seconds: float) -> subprocess.Popen:
+    code = (f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('open', flush=True); "
+            f"time.sleep({seconds}); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    return holder
