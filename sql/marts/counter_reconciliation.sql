@@ -30,25 +30,17 @@ jobs as (
         successful_calls,
         failed_calls,
         last_synced_at
-    from analytics.jobs
-    where not is_deleted
-),
-
-status_groups as (
-    select status, status_group
-    from analytics_seeds.status_groups
-    where field = 'contact_status'
+    from analytics_intermediate.int_reported_jobs
 ),
 
 contacts as (
     select
-        contacts.vendor,
-        contacts.account,
-        contacts.job_id,
-        contacts.last_synced_at,
-        coalesce(status_groups.status_group, 'other') as status_group
-    from analytics.contacts as contacts
-    left join status_groups on status_groups.status = contacts.status
+        vendor,
+        account,
+        job_id,
+        last_synced_at,
+        status_group
+    from analytics.contacts
 ),
 
 not_comparable as (

@@ -1,7 +1,7 @@
 -- failure_categories: one row per (vendor, account, job_id, failure_category) over the failure-group
 -- contacts of jobs that are not deleted. The category comes from the SIP code where one is given and
 -- known (seeds/sip_codes.csv), else from the canonical status (seeds/failure_status_categories.csv);
--- see core/contact_outcomes.sql. contacts_by_sip_code counts the contacts whose SIP code decided.
+-- see intermediate/int_contact_outcomes.sql. contacts_by_sip_code counts the contacts whose SIP code decided.
 -- share_of_failures = contacts / the job's failures, so the shares of a job sum to 1. Both sides are
 -- aggregated to the job before the join (no fan-out).
 
@@ -14,8 +14,8 @@ failures as (
         job_id,
         failure_category,
         failure_category_source
-    from analytics.contact_outcomes
-    where not job_is_deleted
+    from analytics_intermediate.int_contact_outcomes
+    where job_is_reported
         and status_group = 'failure'
 ),
 

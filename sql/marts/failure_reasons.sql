@@ -7,26 +7,19 @@ with
 
 jobs as (
     select vendor, account, job_id
-    from analytics.jobs
-    where not is_deleted
-),
-
-failure_statuses as (
-    select status
-    from analytics_seeds.status_groups
-    where field = 'contact_status' and status_group = 'failure'
+    from analytics_intermediate.int_reported_jobs
 ),
 
 failures as (
     select
-        contacts.vendor,
-        contacts.account,
-        contacts.job_id,
-        contacts.status,
-        contacts.error_code,
-        contacts.failure_reason
-    from analytics.contacts as contacts
-    inner join failure_statuses on failure_statuses.status = contacts.status
+        vendor,
+        account,
+        job_id,
+        status,
+        error_code,
+        failure_reason
+    from analytics.contacts
+    where status_group = 'failure'
 ),
 
 per_reason as (
