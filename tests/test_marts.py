@@ -361,7 +361,7 @@ def vendor_sql_dir(tmp_path: Path, name: str) -> Path:
         (SQL_DIR / "seeds" / "status_map_talkifai.csv").read_text())
     (sql_dir / "staging" / f"stg_{name}__attempts.sql").write_text(f"""
         select '{name}' as vendor, account, job_id, contact_id, attempt_number, status, vendor_status,
-               error_code, started_at, duration_s
+               error_code, started_at, duration_s, cast(null as varchar) as attempt_id
         from {name}.attempts""")
     return sql_dir
 

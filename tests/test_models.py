@@ -196,7 +196,7 @@ def test_attempts_exist_empty_without_a_vendor_that_has_them(con):
     assert [r[0] for r in rows(con, "select column_name from information_schema.columns where "
                                     "table_schema = 'analytics' and table_name = 'attempts' order by ordinal_position")] == [
         "vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status", "error_code",
-        "started_at", "duration_s"]
+        "started_at", "duration_s", "attempt_id"]
 
 
 # --- integrity: each query returns the offending rows ------------------------------------------

@@ -1,5 +1,6 @@
 -- analytics.attempts: one row per attempt where the vendor exposes attempts (DialNexa call records, Weya
--- phoneLogs, Vogent dials; DESIGN §4). Always present: empty while no loaded vendor has attempt records.
+-- phoneLogs, Vogent dials; DESIGN §4).
+-- attempt_id is the vendor's id of the attempt where it has one (Vogent dial, DialNexa call record id). Always present: empty while no loaded vendor has attempt records.
 
 select
     vendor,
@@ -11,5 +12,6 @@ select
     vendor_status,
     error_code,
     started_at,
-    duration_s
+    duration_s,
+    attempt_id
 from analytics_intermediate.int_attempts__unioned

@@ -74,6 +74,7 @@ final as (
         error_code,
         created_at as started_at,
         duration_s,
+        call_id as attempt_id,
         attempt_number = attempt_count as is_latest,
         own_status is not null and deciding_recency = 1 as is_deciding,
         attempt_count,

@@ -6,7 +6,7 @@
 -- dial status, `completed` included (completed + NO_ANSWER -> no_answer); hang-ups and TRANSFERRED have an
 -- empty status in the seed and keep the dial status, as does a result type the seed does not list. A dial
 -- status the seed does not know becomes 'unknown'. Vogent gives no SIP code: error_code is NULL.
--- dial_id is kept so int_vogent__contacts reads the latest dial's other fields.
+-- attempt_id is the dial id; the dial's other fields ride along for int_vogent__contacts.
 
 with
 
@@ -49,7 +49,7 @@ final as (
         cast(null as varchar) as error_code,
         started_at,
         duration_s,
-        dial_id,
+        dial_id as attempt_id,
         stored_number,
         contact_key,
         system_result_type,

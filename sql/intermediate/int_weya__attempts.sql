@@ -24,7 +24,8 @@ final as (
         logs.vendor_status,
         cast(null as varchar) as error_code,
         logs.started_at,
-        logs.duration_s
+        logs.duration_s,
+        cast(null as varchar) as attempt_id
     from analytics_staging.stg_weya__phone_logs as logs
     left join status_map on status_map.value = logs.vendor_status
 )
