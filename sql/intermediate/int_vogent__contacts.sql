@@ -16,12 +16,15 @@ attempts as (
     select * from analytics_intermediate.int_vogent__attempts
 ),
 
-latest_dials as (
+counted as (
     select
         attempts.*,
         max(attempt_number) over (partition by account, job_id, contact_id) as attempt_count
     from attempts
-    qualify attempt_number = attempt_count
+),
+
+latest_dials as (
+    select * from counted where attempt_number = attempt_count
 ),
 
 queued as (
