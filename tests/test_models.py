@@ -531,3 +531,65 @@ def test_vendors_must_agree_on_column_types(tmp_path):
     with pytest.raises(ModelError, match=r"generated analytics_intermediate\.int_job(s|_progress)__unioned: "
                                          r"column total_contacts is VARCHAR in analytics_staging\.stg_othervendor__"):
         build_models(con, [*REGISTERED_VENDORS, "othervendor"], sql_dir=sql_dir)
+
+
+# --- how complete the loaded rows are: sync_status, sync_error ---------------------------------------------
+
+def add_sync_errors(con, errors) -> None:
+    con.execute("create table talkifai.sync_errors (vendor varchar, account varchar, job_id varchar, error varchar, "
+                "occurred_at timestamptz, _dlt_load_id varchar not null, _dlt_id varchar not null)")
+    for n, (account, job_id, error, at) in enumerate(errors):
+        con.execute("insert into talkifai.sync_errors values ('talkifai', ?, ?, ?, ?, '1', ?)",
+                    [account, job_id, error, at, f"e{n}"])
+
+
+def test_sync_status_stale_and_incomplete(tmp_path):
+    con = make_raw(tmp_path / "w.duckdb")
+    con.execute("delete from talkifai.sync_state where job_id = 'j2'")  # j2: never fetched completely
+    add_sync_errors(con, [
+        ("default", "j1", "HTTP 500 on contacts page 3", "2025-03-01 11:00:00+00"),  # after T1: stale
+        ("default", "j1", "older error", "2025-03-01 10:30:00+00"),
+        ("default", "j5", "fixed since", "2025-03-01 09:30:00+00"),  # before its fetch at T1: ok
+        ("default", "j2", "HTTP 503", "2025-03-01 11:00:00+00"),
+        ("default", None, "job list: HTTP 500", "2025-03-01 11:00:00+00"),  # list-level: no job
+    ])
+    build_models(con, REGISTERED_VENDORS)
+    assert rows(con, "select account, job_id, sync_status, sync_error from analytics.jobs order by all") == [
+        ("acme", "j1", "ok", None), ("default", "j1", "stale", "HTTP 500 on contacts page 3"),
+        ("default", "j2", "incomplete", "HTTP 503"), ("default", "j3", "ok", None), ("default", "j4", "ok", None),
+        ("default", "j5", "ok", None)]
+    # a stale job keeps its last complete rows; an incomplete one is left out of the rate marts by default
+    assert rows(con, "select job_id, contacts_total from analytics.job_success_rates "
+                     "where account = 'default' order by all") == [("j1", 7), ("j4", 0), ("j5", 1)]
+    build_models(con, REGISTERED_VENDORS, include_incomplete_jobs=True)
+    assert rows(con, "select job_id, contacts_total from analytics.job_success_rates "
+                     "where account = 'default' order by all") == [("j1", 7), ("j2", 2), ("j4", 0), ("j5", 1)]
+    assert rows(con, "select include_incomplete_jobs from analytics_seeds.settings") == [(True,)]
+
+
+# --- sql/ has no copies -------------------------------------------------------------------------------------
+
+# A line that only names a column (`x,` `a.x as y,` `cast(x as t) as y,` `cast(null as t) as y,`) is part of a
+# column list: lists of the same contract columns are expected in several files.
+_COLUMN_ITEM = r"(cast\()?(null|'?[a-z_][a-z0-9_.]*'?)( as [a-z]+\))?( as [a-z_]+)?,?"
+
+
+def test_no_two_sql_files_share_six_lines():
+    import re
+
+    def lines(path: Path) -> list[str]:
+        text = [line.strip().lower() for line in path.read_text().splitlines()]
+        return [line for line in text if line and not line.startswith("--")]
+
+    windows: dict[tuple[str, ...], Path] = {}
+    shared = []
+    for path in sorted(SQL_DIR.glob("*/*.sql")):
+        body = lines(path)
+        for i in range(len(body) - 5):
+            window = tuple(body[i:i + 6])
+            if all(re.fullmatch(_COLUMN_ITEM, line) for line in window):
+                continue
+            first = windows.setdefault(window, path)
+            if first != path:
+                shared.append((first.name, path.name, window[0]))
+    assert shared == []
