@@ -172,6 +172,7 @@ class _File:
     model: Model
     vendor: str | None
     entity: str | None
+    tree: exp.Expression
 
 
 def _read_models(sql_dir: Path) -> list[_File]:
@@ -190,8 +191,9 @@ def _read_models(sql_dir: Path) -> list[_File]:
                     raise ModelError(f"{origin}: {folder} files are named {prefix}_[<vendor>__]<name>.sql")
                 vendor, entity = (match[2], match[3]) if match.re is _VENDOR_FILE else (None, None)
             model = Model(f"{schema}.{path.stem}", kind, path.read_text(), origin)
-            model.refs = _refs(_parse(model.sql, origin))
-            files.append(_File(model, vendor, entity))
+            tree = _parse(model.sql, origin)
+            model.refs = _refs(tree)
+            files.append(_File(model, vendor, entity, tree))
     return files
 
 
@@ -206,9 +208,11 @@ def _prepare(file: _File, raw_tables: set[str] | None) -> Model:
     """A file's model; a missing (optional) raw table it reads becomes an empty relation of the
     columns the model names, NULL-typed so the model's own casts type them."""
     model = file.model
-    if not file.vendor:
+    missing = [t for t in file.tree.find_all(exp.Table)
+               if file.vendor and t.db.lower() == file.vendor and t.name.lower() not in (raw_tables or set())]
+    if not missing:
         return Model(model.relation, model.kind, model.sql, model.origin, set(model.refs))
-    tree = _parse(model.sql, model.origin)
+    tree = file.tree.copy()
     columns = sorted({c.name for c in tree.find_all(exp.Column) if re.fullmatch(_NAME, c.name)})
     for table in list(tree.find_all(exp.Table)):
         if table.db.lower() == file.vendor and table.name.lower() not in (raw_tables or set()):
@@ -341,6 +345,7 @@ class Warehouse:
 
     dialect = "duckdb"
     name = "duckdb"
+    _kinds: dict[str, dict[str, str]]  # schema -> relation -> kind, as this build left them
 
     def execute(self, sql: str, origin: str, *params: Any) -> list[tuple]:
         raise NotImplementedError
@@ -398,13 +403,18 @@ class Warehouse:
     def create(self, model: Model) -> None:
         self.drop(model.relation)
         self.run(f"create {model.kind} {model.relation} as\n{model.sql.strip().rstrip(';')}\n", model.origin)
+        schema, name = model.relation.split(".")
+        self._kinds.setdefault(schema, {})[name] = model.kind
 
     def drop(self, relation: str) -> None:
-        """Drop a relation of either kind, if it exists."""
+        """Drop a relation of either kind, if it exists (the catalog is read once per schema and build)."""
         schema, name = relation.split(".")
-        kinds = self.relation_kinds(schema)
-        if name in kinds:
-            self.run(f"drop {kinds[name]} {relation}{self.cascade(kinds[name])}", relation)
+        kinds = self._kinds.get(schema)
+        if kinds is None:
+            kinds = self._kinds[schema] = self.relation_kinds(schema)
+        kind = kinds.pop(name, None)
+        if kind:
+            self.run(f"drop {kind} {relation}{self.cascade(kind)}", relation)
 
     def cascade(self, kind: str) -> str:
         return ""
@@ -419,6 +429,7 @@ class Warehouse:
 class DuckDBWarehouse(Warehouse):
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        self._kinds = {}
 
     def execute(self, sql: str, origin: str, *params: Any) -> list[tuple]:
         try:
@@ -475,6 +486,7 @@ class DltWarehouse(Warehouse):
 
     def __init__(self, client: Any, destination: str | None):
         self.client = client
+        self._kinds = {}
         self.dialect = getattr(client.capabilities, "sqlglot_dialect", None) or ""
         self.name = destination or self.dialect or "the destination"
         if not self.dialect:
