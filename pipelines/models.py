@@ -240,10 +240,11 @@ def _engine_unions(loaded: dict[str, set[str]]) -> list[Model]:
     """`analytics_staging.stg_<engine table>`: every loaded vendor's rows, empty where none has the table."""
     models = []
     for table, columns in ENGINE_TABLES.items():
-        typed = lambda source: ", ".join(f"cast({source(c)} as {t}) as {c}" for c, t in columns.items())
-        selects = [f"select '{v}' as vendor, {typed(lambda c: c)} from {v}.{table}"
+        typed = ", ".join(f"cast({c} as {t}) as {c}" for c, t in columns.items())
+        empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in columns.items())
+        selects = [f"select '{v}' as vendor, {typed} from {v}.{table}"
                    for v, tables in sorted(loaded.items()) if table in tables]
-        selects.append(f"select cast(null as varchar) as vendor, {typed(lambda c: 'null')} where false")
+        selects.append(f"select cast(null as varchar) as vendor, {empty} where false")
         models.append(Model(f"{STAGING}.stg_{table}", "view", "\nunion all\n".join(selects),
                             f"generated {STAGING}.stg_{table}"))
     return models
@@ -283,7 +284,8 @@ def _union_sql(model: Model, warehouse: Warehouse) -> str:
                                  f"but {declared} in sql/vendor_entities.csv")
     names = ", ".join(model.union)
     empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in model.union.items())
-    return "\nunion all\n".join([*(f"select {names} from {m}" for m in sorted(model.refs)), f"select {empty} where false"])
+    members = [f"select {names} from {m}" for m in sorted(model.refs)]
+    return "\nunion all\n".join([*members, f"select {empty} where false"])
 
 
 def _order(models: dict[str, Model], known: set[str]) -> list[str]:

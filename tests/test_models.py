@@ -193,8 +193,8 @@ def test_counts_returned(warehouse):
 
 def test_attempts_exist_empty_without_a_vendor_that_has_them(con):
     assert rows(con, "select count(*) from analytics.attempts") == [(0,)]
-    assert [r[0] for r in rows(con, "select column_name from information_schema.columns where "
-                                    "table_schema = 'analytics' and table_name = 'attempts' order by ordinal_position")] == [
+    assert [r[0] for r in rows(con, "select column_name from information_schema.columns where table_schema = "
+                                    "'analytics' and table_name = 'attempts' order by ordinal_position")] == [
         "vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status", "error_code",
         "started_at", "duration_s", "attempt_id"]
 
@@ -417,7 +417,8 @@ def test_missing_optional_raw_tables(tmp_path, tables):
     assert rows(con, "select sum(contacts_total) from analytics.job_success_rates")[0][0] == n_contacts
     # once the loader creates the table, the next build reads it
     con.execute(f"create table talkifai.sync_state ({RAW_DDL['sync_state']})")
-    con.execute("insert into talkifai.sync_state values ('default', 'j2', 'fp', null, null, false, true, null, '1', 'x')")
+    con.execute("insert into talkifai.sync_state values "
+                "('default', 'j2', 'fp', null, null, false, true, null, '1', 'x')")
     build_models(con, REGISTERED_VENDORS)
     assert rows(con, "select job_id, sync_status from analytics.jobs where is_deleted") == [("j2", "incomplete")]
 
@@ -481,8 +482,9 @@ def test_marts_run_after_their_dependencies(tmp_path):
 
 def test_mart_on_a_vendor_model_not_built_is_skipped_and_stale_copy_dropped(tmp_path):
     """A mart reading one vendor's model while that vendor is not loaded is skipped, not an error."""
-    sql_dir = sql_copy(tmp_path, {"staging/stg_other__calls.sql": "select 1 as n from other.jobs",
-                                  "marts/other_counts.sql": "select count(*) as n from analytics_staging.stg_other__calls"})
+    sql_dir = sql_copy(tmp_path, {
+        "staging/stg_other__calls.sql": "select 1 as n from other.jobs",
+        "marts/other_counts.sql": "select count(*) as n from analytics_staging.stg_other__calls"})
     con = make_raw(tmp_path / "w.duckdb")
     con.execute("create schema analytics; create table analytics.other_counts as select 1 as n")
     counts = build_models(con, REGISTERED_VENDORS, sql_dir=sql_dir)
