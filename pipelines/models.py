@@ -1,62 +1,71 @@
-"""Build the vendor-neutral `analytics` schema from the raw vendor datasets.
+"""Build the vendor-neutral `analytics` schema from the raw vendor datasets: one planner, one small
+adapter per kind of warehouse.
 
-The SQL lives in plain files under `sql/` (see sql/README.md); this module only decides what to
-run and in which order:
+The SQL lives in plain files under `sql/` (see sql/README.md), written once in DuckDB's dialect. This
+module decides what to run and in which order:
 
-- seeds: every `sql/seeds/*.csv` becomes a table in `analytics_seeds` (all columns text, empty
-  cells NULL);
-- staging: `sql/staging/stg_<vendor>__<entity>.sql` becomes a view in `analytics_staging`, for each
-  requested vendor whose raw dataset (schema `<vendor>`) exists;
-- core: `analytics.<entity>` is *generated* as the `union all by name` of the built vendors'
-  staging models of that entity, so adding a vendor changes no shared SQL;
-- marts: every `sql/marts/*.sql` (and any hand-written `sql/core/*.sql`) becomes a table in
-  `analytics`.
+- seeds: `sql/seeds/*.csv` -> tables in `analytics_seeds` (text columns, empty cells NULL), plus
+  `analytics_seeds.settings`, one row with the build's settings (`include_incomplete_jobs`);
+- staging: `sql/staging/stg_<vendor>__<name>.sql` -> views in `analytics_staging`, renames and casts
+  of one raw table. The engine's own tables, the same for every vendor (`sync_state`, `sync_errors`,
+  `personal_data`), are generated: `analytics_staging.stg_<table>`, every loaded vendor's rows with
+  a `vendor` column;
+- intermediate: `sql/intermediate/int_<vendor>__<name>.sql` (per-vendor logic) and
+  `int_<name>.sql` (shared) -> tables in `analytics_intermediate`. Generated there:
+  `int_status_map` (every `status_map_<vendor>.csv` with a `vendor` column) and, for each entity of
+  `sql/vendor_entities.csv`, `int_<entity>__unioned`: each loaded vendor's `int_<vendor>__<entity>`
+  (else `stg_<vendor>__<entity>`) with exactly the declared columns and types. A union always exists,
+  empty when no vendor provides the entity, so cross-vendor models are written once;
+- `sql/core/*.sql` and `sql/marts/*.sql` -> tables in `analytics`; `sql/views/*.sql` -> views there.
 
-The order comes from the relations each file references (`analytics.x`, `analytics_staging.x`,
-`analytics_seeds.x`), sorted topologically. Everything is rebuilt in one transaction, so a reader
-sees either the previous build or the new one, never a half-built schema.
+The order comes from the relations each model reads, taken from sqlglot's parse. Everything is rebuilt
+in one transaction: a reader sees the previous build or the new one.
 
-Raw tables a staging model may read before the loader has created them are declared in the model
-itself, e.g. `-- optional: talkifai.sync_state (account varchar, job_id varchar, is_deleted boolean)`;
-while such a table is missing the model reads an empty relation with those columns instead. A
-missing raw table that is not declared optional skips the vendor (nothing loaded yet). The raw
-datasets themselves are never written to: they belong to dlt.
-
-This module builds on DuckDB through a DuckDB connection. On any other destination
-`pipelines.portable_models` runs the same plan (`plan()`) through dlt's SQL client, transpiling each
-statement for the destination's dialect.
+Raw datasets belong to dlt and are never written to. A vendor is loaded once its raw `<vendor>.jobs`
+exists (REQUIRED_RAW); every other raw table is optional, declared so here: while it is missing, a
+staging model reading it reads an empty relation with the columns the model names.
 """
 
 from __future__ import annotations
 
+import csv
 import graphlib
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError
 
 from pipelines.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
-# Vendors are registered once, in pipelines.vendors; their staging SQL and seed file do the rest.
 REGISTERED_VENDORS = tuple(VENDORS)
-
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-SEEDS = "analytics_seeds"
-STAGING = "analytics_staging"
-ANALYTICS = "analytics"
-
-_NAME = r"[a-z_][a-z0-9_]*"
-_REF = re.compile(rf"\b({ANALYTICS}|{STAGING}|{SEEDS})\.({_NAME})\b", re.IGNORECASE)
-_STAGING_FILE = re.compile(rf"^stg_({_NAME}?)__({_NAME})\.sql$")
-_OPTIONAL = re.compile(rf"^--\s*optional:\s*({_NAME})\.({_NAME})\s*\((.*)\)\s*$", re.MULTILINE)
-_VENDOR = re.compile(r"^[a-z0-9_]+$")
+SEEDS, STAGING, INTERMEDIATE, ANALYTICS = "analytics_seeds", "analytics_staging", "analytics_intermediate", "analytics"
+SCHEMAS = (SEEDS, STAGING, INTERMEDIATE, ANALYTICS)
+REQUIRED_RAW = "jobs"  # the raw table whose presence means a vendor is loaded; every other one is optional
+# The engine's tables (pipelines.engine, pipelines.sync_state, pipelines.pii): one shape for every vendor.
+ENGINE_TABLES = {
+    "sync_state": {"account": "varchar", "job_id": "varchar", "fingerprint": "varchar", "fetched_at": "timestamptz",
+                   "terminal_fetched_at": "timestamptz", "frozen": "boolean", "is_deleted": "boolean",
+                   "missing_since": "timestamptz"},
+    "sync_errors": {"account": "varchar", "job_id": "varchar", "error": "varchar", "occurred_at": "timestamptz"},
+    "personal_data": {"account": "varchar", "pii_mode": "varchar"},
+}
 # Which column of a relation carries the vendor status, per core entity, for unknown_statuses().
 _STATUS_FIELDS = {"jobs": "job_status", "contacts": "contact_status", "attempts": "attempt_status"}
+_NAME = r"[a-z_][a-z0-9_]*"
+_VENDOR_FILE = re.compile(rf"^(stg|int)_({_NAME}?)__({_NAME})\.sql$")
+_SHARED_FILE = re.compile(rf"^(stg|int)_({_NAME})\.sql$")
+_TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR}
 
 
 class ModelError(Exception):
@@ -64,272 +73,474 @@ class ModelError(Exception):
 
 
 @dataclass
-class _Model:
+class Model:
     relation: str  # schema.name
-    kind: str  # "view" (staging) or "table" (core, marts)
+    kind: str  # "view" or "table"
     sql: str
     origin: str  # the file it came from, or how it was generated; used in error messages
     refs: set[str] = field(default_factory=set)
+    union: dict[str, str] | None = None  # a generated union: its declared columns -> types
 
 
-def build_models(
-    con: duckdb.DuckDBPyConnection,
-    vendors: Iterable[str],
-    timezone: str = "UTC",
-    *,
-    sql_dir: Path | None = None,
-) -> dict[str, int]:
-    """Rebuild seeds, staging, core and marts; return row counts per `analytics.<relation>`.
+@dataclass
+class Plan:
+    seeds: list[Path]
+    models: dict[str, Model]
+    order: list[str]
+    known: set[str]  # every relation this sql/ can produce, built or not
 
-    `vendors` are the vendors to include: pass REGISTERED_VENDORS, not only the vendors synced this
-    run, since a vendor left out drops out of `analytics`. One whose raw schema does not exist yet is
-    skipped. The session time zone is set to `timezone` so nothing depends on the
-    machine's. Must be called outside an open transaction; it runs its own.
+
+# --- the planner ---------------------------------------------------------------------------------
+
+def build_models(target: Any, vendors: Iterable[str], timezone: str = "UTC", *, sql_dir: Path | None = None,
+                 destination: str | None = None, include_incomplete_jobs: bool = False) -> dict[str, int]:
+    """Rebuild seeds, staging, intermediate, core and marts; return row counts per `analytics.<relation>`.
+
+    `target` is a DuckDB connection or an open dlt SQL client (`pipeline.sql_client()`), which then
+    gets every statement transpiled for its dialect. Pass every registered vendor in `vendors`: one
+    left out drops out of `analytics`. `timezone` is the session's (local-time marts), so nothing
+    depends on the machine's. `include_incomplete_jobs` keeps jobs never fetched completely
+    (`analytics.jobs.sync_status = 'incomplete'`) in the rate marts.
     """
-    try:
-        con.execute(f"set TimeZone = '{_quote(timezone)}'")
-    except duckdb.Error as e:
-        raise ModelError(f"time zone {timezone!r}: {e}") from None
-    seeds, models, order, generated, known = plan(vendors, sql_dir, lambda schema: _duckdb_relations(con, schema))
-
-    def create(model: _Model, generated: bool) -> None:
-        if generated:
-            _check_union_types(con, model)
-        _run(con, model)
-
-    con.begin()
-    try:
-        for schema in (SEEDS, STAGING, ANALYTICS):
-            con.execute(f"create schema if not exists {schema}")
-        counts = execute_plan(
-            seeds, models, order, generated, known,
-            load_seed=lambda path: _load_seed(con, path),
-            create=create,
-            drop=lambda kind, relation: con.execute(f"drop {kind} if exists {relation}"),
-            count=lambda relation: con.execute(f"select count(*) from {relation}").fetchone()[0],
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return counts
+    warehouse = adapter(target, destination)
+    warehouse.set_timezone(timezone)
+    plan = make_plan(vendors, sql_dir, warehouse.relations_in, {"include_incomplete_jobs": include_incomplete_jobs})
+    with warehouse.transaction():
+        for schema in SCHEMAS:
+            warehouse.run(f"create schema if not exists {schema}", f"schema {schema}")
+        warehouse.prepare()
+        return execute(plan, warehouse)
 
 
-def plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callable[[str], set[str] | None]):
-    """What to build and in which order, whatever the warehouse: (seed files, models by relation,
-    order, generated core relations, every relation the models may name). `relations_in(schema)` lists
-    a raw schema's tables and views, or None when the schema does not exist."""
+def make_plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callable[[str], set[str] | None],
+              settings: dict[str, bool]) -> Plan:
+    """What to build and in which order. `relations_in(schema)` lists a raw schema's relations, or None."""
     sql_dir = sql_dir or SQL_DIR
-    vendors = list(dict.fromkeys(vendors))
+    files = _read_models(sql_dir)
+    per_vendor = {m.vendor for m in files if m.vendor}
+    for vendor in dict.fromkeys(vendors):
+        if vendor not in per_vendor:
+            raise ModelError(f"vendor {vendor!r}: no sql/staging/stg_{vendor}__<name>.sql models")
+    loaded = {v: tables for v in dict.fromkeys(vendors) if (tables := _loaded(v, relations_in(v)))}
     seeds = sorted((sql_dir / "seeds").glob("*.csv"))
-    staging = _staging_models(sql_dir)
-    analytics = _analytics_models(sql_dir)
-    for vendor in vendors:
-        if not _VENDOR.match(vendor) or vendor not in staging:
-            raise ModelError(f"vendor {vendor!r}: no sql/staging/stg_{vendor}__<entity>.sql models")
-
-    generated = {f"{ANALYTICS}.{_entity(m)}" for ms in staging.values() for m in ms}
-    for model in analytics:
-        if model.relation in generated:
-            raise ModelError(f"{model.origin}: {model.relation} is generated from the staging models")
-
-    built_staging = [m for v in vendors for m in _prepare_staging(relations_in, v, staging[v])]
-    core = _core_unions(built_staging)
-    known = (
-        {f"{SEEDS}.{p.stem}" for p in seeds}
-        | {m.relation for ms in staging.values() for m in ms}
-        | generated
-        | {m.relation for m in analytics}
-    )
-    models = {m.relation: m for m in (*built_staging, *core, *analytics)}
-    return seeds, models, _order(models, known), generated, known
+    models = [_settings_model(settings), _status_map(seeds, per_vendor), *_engine_unions(loaded)]
+    models += [_prepare(f, loaded.get(f.vendor or "")) for f in files if not f.vendor or f.vendor in loaded]
+    entities = _entities(sql_dir)
+    models += [_union(entity, columns, files, loaded) for entity, columns in entities.items()]
+    by_name = {m.relation: m for m in models}
+    known = ({f"{SEEDS}.{p.stem}" for p in seeds} | set(by_name) | {f.model.relation for f in files}
+             | {f"{INTERMEDIATE}.int_{e}__unioned" for e in entities})
+    if len(by_name) < len(models):
+        raise ModelError(f"{_duplicate(models).origin}: {_duplicate(models).relation} is generated")
+    return Plan(seeds, by_name, _order(by_name, known), known)
 
 
-def execute_plan(seeds: list[Path], models: dict[str, _Model], order: list[str], generated: set[str],
-                 known: set[str], *, load_seed: Callable[[Path], str], create: Callable[[_Model, bool], None],
-                 drop: Callable[[str, str], None], count: Callable[[str], int]) -> dict[str, int]:
-    """Build what `plan()` returned through one warehouse's steps (DuckDB here, any dlt SQL destination
-    in pipelines.portable_models): seeds, then each model whose references were built (`create(model,
-    generated)`), then drop what this build did not produce; return row counts per `analytics.<relation>`."""
-    built = {load_seed(path) for path in seeds}
-    seeded = set(built)
-    for name in order:
-        model = models[name]
+def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
+    """Seeds, then each model whose inputs were built, then drop what this build did not produce."""
+    built = {warehouse.load_seed(path) for path in plan.seeds}
+    for name in plan.order:
+        model = plan.models[name]
+        if model.union is not None:
+            model.refs &= built
+            model.sql = _union_sql(model, warehouse)
         missing = sorted(model.refs - built)
         if missing:
-            log.info("%s: skipped, %s not built (no loaded vendor provides it)", model.origin, ", ".join(missing))
+            log.info("%s: skipped, %s not built", model.origin, ", ".join(missing))
             continue
-        create(model, name in generated)
+        warehouse.create(model)
         built.add(name)
-    # A relation this build did not produce (a vendor gone, a mart skipped) must not linger stale.
-    for stale in sorted(known - built - seeded):
-        drop("view" if stale.startswith(f"{STAGING}.") else "table", stale)
-    return {name: count(name) for name in order if name in built and name.startswith(f"{ANALYTICS}.")}
+    for stale in sorted(plan.known - built):
+        warehouse.drop(stale)
+    return {n: warehouse.count(n) for n in plan.order if n in built and n.startswith(f"{ANALYTICS}.")}
 
 
-def unknown_statuses(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None, int]]:
-    """Vendor values that mapped to `unknown`, as (vendor, field, value, count), for the CLI to report.
-
-    An unmapped value is never silently turned into another status, so this is how a new vendor value
-    comes to light: add it to `sql/seeds/status_map_<vendor>.csv`.
-    """
-    present = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() "
-        "and schema_name = ?", [ANALYTICS]).fetchall()}
-    parts = [
-        f"select vendor, '{status_field}' as field, vendor_status as value, count(*) as n "
-        f"from {ANALYTICS}.{relation} where status = 'unknown' group by vendor, vendor_status"
-        for relation, status_field in _STATUS_FIELDS.items()
-        if relation in present
-    ]
+def unknown_statuses(target: Any) -> list[tuple[str, str, str | None, int]]:
+    """Vendor values that mapped to `unknown`, as (vendor, field, value, count), for the CLI to report:
+    an unmapped value is never silently another status; add it to `sql/seeds/status_map_<vendor>.csv`."""
+    warehouse = adapter(target, None)
+    present = warehouse.relations_in(ANALYTICS) or set()
+    parts = [f"select vendor, '{status_field}' as field, vendor_status as value, count(*) as n "
+             f"from {ANALYTICS}.{relation} where status = 'unknown' group by vendor, vendor_status"
+             for relation, status_field in _STATUS_FIELDS.items() if relation in present]
     if not parts:
         return []
-    return [tuple(r) for r in con.execute(" union all ".join(parts) + " order by all").fetchall()]
+    return [tuple(r) for r in warehouse.run(" union all ".join(parts) + " order by 1, 2, 3, 4", "unknown statuses")]
 
 
-def _staging_models(sql_dir: Path) -> dict[str, list[_Model]]:
-    """Staging files by vendor, named `stg_<vendor>__<entity>.sql`."""
-    out: dict[str, list[_Model]] = {}
-    for path in sorted((sql_dir / "staging").glob("*.sql")):
-        match = _STAGING_FILE.match(path.name)
-        if not match:
-            raise ModelError(f"{_rel(path, sql_dir)}: staging files are named stg_<vendor>__<entity>.sql")
-        out.setdefault(match[1], []).append(
-            _Model(f"{STAGING}.{path.stem}", "view", path.read_text(), _rel(path, sql_dir)))
-    return out
+@dataclass
+class _File:
+    model: Model
+    vendor: str | None
+    entity: str | None
+    tree: exp.Expression
 
 
-def _analytics_models(sql_dir: Path) -> list[_Model]:
-    """Hand-written models in `analytics`: the marts, plus any non-generated core model."""
-    paths = sorted([*(sql_dir / "core").glob("*.sql"), *(sql_dir / "marts").glob("*.sql")])
-    models = [_Model(f"{ANALYTICS}.{p.stem}", "table", p.read_text(), _rel(p, sql_dir)) for p in paths]
-    for model in models:
-        model.refs = _refs(model.sql)
+def _read_models(sql_dir: Path) -> list[_File]:
+    """Every .sql file of the layers, with its vendor and entity where its name gives them."""
+    files = []
+    layers = {"staging": (STAGING, "view"), "intermediate": (INTERMEDIATE, "table"), "core": (ANALYTICS, "table"),
+              "marts": (ANALYTICS, "table"), "views": (ANALYTICS, "view")}
+    for folder, (schema, kind) in layers.items():
+        for path in sorted((sql_dir / folder).glob("*.sql")):
+            origin = f"sql/{folder}/{path.name}"
+            vendor = entity = None
+            if folder in ("staging", "intermediate"):
+                match = _VENDOR_FILE.match(path.name) or _SHARED_FILE.match(path.name)
+                prefix = {"staging": "stg", "intermediate": "int"}[folder]
+                if not match or match[1] != prefix:
+                    raise ModelError(f"{origin}: {folder} files are named {prefix}_[<vendor>__]<name>.sql")
+                vendor, entity = (match[2], match[3]) if match.re is _VENDOR_FILE else (None, None)
+            model = Model(f"{schema}.{path.stem}", kind, path.read_text(), origin)
+            tree = _parse(model.sql, origin)
+            model.refs = _refs(tree)
+            files.append(_File(model, vendor, entity, tree))
+    return files
+
+
+def _loaded(vendor: str, tables: set[str] | None) -> set[str] | None:
+    if tables is None or REQUIRED_RAW not in tables:
+        log.info("%s: raw %s.%s not loaded yet; vendor skipped", vendor, vendor, REQUIRED_RAW)
+        return None
+    return tables
+
+
+def _prepare(file: _File, raw_tables: set[str] | None) -> Model:
+    """A file's model; a missing (optional) raw table it reads becomes an empty relation of the
+    columns the model names, NULL-typed so the model's own casts type them."""
+    model = file.model
+    missing = [t for t in file.tree.find_all(exp.Table)
+               if file.vendor and t.db.lower() == file.vendor and t.name.lower() not in (raw_tables or set())]
+    if not missing:
+        return Model(model.relation, model.kind, model.sql, model.origin, set(model.refs))
+    tree = file.tree.copy()
+    columns = sorted({c.name for c in tree.find_all(exp.Column) if re.fullmatch(_NAME, c.name)})
+    for table in list(tree.find_all(exp.Table)):
+        if table.db.lower() == file.vendor and table.name.lower() not in (raw_tables or set()):
+            empty = exp.select(*(exp.alias_(exp.Null(), c, quoted=True) for c in columns)).limit(0)
+            table.replace(empty.subquery(table.alias_or_name))
+    return Model(model.relation, model.kind, tree.sql(dialect="duckdb"), model.origin, set(model.refs))
+
+
+def _settings_model(settings: dict[str, bool]) -> Model:
+    columns = ", ".join(f"{str(bool(v)).lower()} as {k}" for k, v in sorted(settings.items()))
+    return Model(f"{SEEDS}.settings", "table", f"select {columns}", "generated analytics_seeds.settings")
+
+
+def _status_map(seeds: list[Path], vendors: set[str]) -> Model:
+    """Every vendor's status map seed, with a vendor column: cross-vendor models map statuses once."""
+    maps = [p.stem for p in seeds if p.stem.startswith("status_map_") and p.stem[len("status_map_"):] in vendors]
+    selects = [f"select '{s[len('status_map_'):]}' as vendor, field, value, refinement, status from {SEEDS}.{s}"
+               for s in maps] or ["select null as vendor, null as field, null as value, null as refinement, "
+                                  "null as status where false"]
+    return Model(f"{INTERMEDIATE}.int_status_map", "table", "\nunion all\n".join(selects),
+                 f"generated {INTERMEDIATE}.int_status_map", {f"{SEEDS}.{s}" for s in maps})
+
+
+def _engine_unions(loaded: dict[str, set[str]]) -> list[Model]:
+    """`analytics_staging.stg_<engine table>`: every loaded vendor's rows, empty where none has the table."""
+    models = []
+    for table, columns in ENGINE_TABLES.items():
+        typed = ", ".join(f"cast({c} as {t}) as {c}" for c, t in columns.items())
+        empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in columns.items())
+        selects = [f"select '{v}' as vendor, {typed} from {v}.{table}"
+                   for v, tables in sorted(loaded.items()) if table in tables]
+        selects.append(f"select cast(null as varchar) as vendor, {empty} where false")
+        models.append(Model(f"{STAGING}.stg_{table}", "view", "\nunion all\n".join(selects),
+                            f"generated {STAGING}.stg_{table}"))
     return models
 
 
-def _duckdb_relations(con, schema: str) -> set[str] | None:
-    schema_exists = con.execute(
-        "select count(*) from duckdb_schemas() where database_name = current_database() "
-        "and schema_name = ?", [schema]).fetchone()[0]
-    if not schema_exists:
-        return None
-    return {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database() "
-        "and schema_name = ? union all select view_name from duckdb_views() "
-        "where database_name = current_database() and schema_name = ?", [schema, schema]).fetchall()}
+def _entities(sql_dir: Path) -> dict[str, dict[str, str]]:
+    """sql/vendor_entities.csv: entity -> {column: type}, what every vendor's model of it produces."""
+    entities: dict[str, dict[str, str]] = {}
+    path = sql_dir / "vendor_entities.csv"
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            entities.setdefault(row["entity"], {})[row["column_name"]] = row["data_type"]
+    return entities
 
 
-def _prepare_staging(relations_in, vendor: str, models: list[_Model]) -> list[_Model]:
-    """The vendor's staging models, with missing optional raw tables replaced by empty relations.
-
-    Returns nothing (the vendor is skipped) when its raw schema or a required raw table is missing.
-    """
-    tables = relations_in(vendor)
-    if tables is None:
-        log.info("%s: no raw dataset loaded; skipped", vendor)
-        return []
-    prepared = []
-    for model in models:
-        sql = model.sql
-        optional = {table: columns for schema, table, columns in _OPTIONAL.findall(sql) if schema == vendor}
-        raw = set(re.findall(rf"\b{vendor}\.({_NAME})\b", _strip_comments(sql), re.IGNORECASE))
-        for table in sorted(raw - tables):
-            if table not in optional:
-                log.info("%s: raw table %s.%s not loaded yet; vendor skipped", model.origin, vendor, table)
-                return []
-            empty = _empty_relation(optional[table], model.origin)
-            sql = re.sub(rf"\b{vendor}\.{table}\b", lambda _, empty=empty: empty, sql, flags=re.IGNORECASE)
-        prepared.append(_Model(model.relation, model.kind, sql, model.origin, _refs(sql)))
-    return prepared
+def _union(entity: str, columns: dict[str, str], files: list[_File], loaded: dict[str, set[str]]) -> Model:
+    """`int_<entity>__unioned` over each loaded vendor's int_ model of it, else its stg_ model."""
+    members = {}
+    for file in files:
+        if file.vendor in loaded and file.entity == entity:
+            if file.model.relation.startswith(INTERMEDIATE) or file.vendor not in members:
+                members[file.vendor] = file.model.relation
+    relation = f"{INTERMEDIATE}.int_{entity}__unioned"
+    return Model(relation, "table", "", f"generated {relation}", set(members.values()), union=columns)
 
 
-def _core_unions(staging: list[_Model]) -> list[_Model]:
-    """`analytics.<entity>` = union all by name of every built `stg_<vendor>__<entity>`."""
-    by_entity: dict[str, list[str]] = {}
-    for model in staging:
-        by_entity.setdefault(_entity(model), []).append(model.relation)
-    return [
-        _Model(f"{ANALYTICS}.{entity}", "table",
-               "\nunion all by name\n".join(f"select * from {r}" for r in sorted(relations)),
-               f"generated {ANALYTICS}.{entity}", set(relations))
-        for entity, relations in sorted(by_entity.items())
-    ]
+def _union_sql(model: Model, warehouse: Warehouse) -> str:
+    """The union's SQL over its built members, each checked against the declared columns and types."""
+    assert model.union is not None
+    for member in sorted(model.refs):
+        have = dict(warehouse.columns(member))
+        for column, declared in model.union.items():
+            if column not in have:
+                raise ModelError(f"{model.origin}: {member} has no column {column} (sql/vendor_entities.csv)")
+            if _type(have[column], warehouse.dialect) != _type(declared, "duckdb"):
+                raise ModelError(f"{model.origin}: column {column} is {have[column]} in {member} "
+                                 f"but {declared} in sql/vendor_entities.csv")
+    names = ", ".join(model.union)
+    empty = ", ".join(f"cast(null as {t}) as {c}" for c, t in model.union.items())
+    members = [f"select {names} from {m}" for m in sorted(model.refs)]
+    return "\nunion all\n".join([*members, f"select {empty} where false"])
 
 
-def _order(models: dict[str, _Model], known: set[str]) -> list[str]:
+def _order(models: dict[str, Model], known: set[str]) -> list[str]:
     """Models in dependency order; an unknown reference or a cycle is an error naming the model."""
     graph = {}
     for name, model in models.items():
         unknown = sorted(model.refs - known)
         if unknown:
             raise ModelError(f"{model.origin}: references unknown relation {', '.join(unknown)}")
-        graph[name] = {ref for ref in model.refs if not ref.startswith(f"{SEEDS}.")}
+        graph[name] = {ref for ref in model.refs if ref in models}
     try:
-        return [n for n in graphlib.TopologicalSorter(graph).static_order() if n in models]
+        return list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as e:
-        cycle = [models[n].origin if n in models else n for n in e.args[1]]
+        cycle = [models[n].origin for n in e.args[1]]
         raise ModelError(f"{cycle[0]}: dependency cycle {' -> '.join(cycle)}") from None
 
 
-def _load_seed(con, path: Path) -> str:
-    """A seed is text only (a SIP code stays '480'); empty cells load as NULL."""
-    relation = f"{SEEDS}.{path.stem}"
+def _parse(sql: str, origin: str) -> exp.Expression:
     try:
-        con.execute(f"create or replace table {relation} as "
-                    f"select * from read_csv('{_quote(str(path))}', header = true, all_varchar = true)")
-    except duckdb.Error as e:
-        raise ModelError(f"sql/seeds/{path.name}: {e}") from None
-    return relation
+        return sqlglot.parse_one(sql, read="duckdb")
+    except SqlglotError as e:
+        raise ModelError(f"{origin}: {' '.join(str(e).split())}") from None
 
 
-def _run(con, model: _Model) -> None:
-    body = model.sql.strip().rstrip(";")
-    try:
-        con.execute(f"create or replace {model.kind} {model.relation} as\n{body}\n")
-    except duckdb.Error as e:
-        raise ModelError(f"{model.origin}: {e}") from None
+def _refs(tree: exp.Expression) -> set[str]:
+    """The model relations a parsed model reads (raw vendor tables are not models)."""
+    return {f"{t.db.lower()}.{t.name.lower()}" for t in tree.find_all(exp.Table) if t.db.lower() in SCHEMAS}
 
 
-def _check_union_types(con, model: _Model) -> None:
-    """Vendors' staging models of one entity must agree on shared columns' types before the union."""
-    rows = con.execute(
-        "select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
-        "where database_name = current_database() and schema_name || '.' || table_name in "
-        f"({', '.join('?' for _ in model.refs)})", sorted(model.refs)).fetchall()
-    seen: dict[str, tuple[str, str]] = {}
-    for relation, column, data_type in sorted(rows):
-        first = seen.setdefault(column, (relation, data_type))
-        if first[1] != data_type:
-            raise ModelError(
-                f"{model.origin}: column {column} is {first[1]} in {first[0]} but {data_type} in {relation}")
+def _duplicate(models: list[Model]) -> Model:
+    seen: set[str] = set()
+    for model in models:
+        if model.relation in seen:
+            return model
+        seen.add(model.relation)
+    raise AssertionError("no duplicate")
 
 
-def _empty_relation(columns: str, origin: str) -> str:
-    """`(a varchar, b bigint)` -> a subquery with those columns and no rows."""
-    parts = [c.split() for c in columns.split(",")]
-    if not parts or any(len(p) < 2 for p in parts):
-        raise ModelError(f"{origin}: optional table columns must read '(name type, ...)', got ({columns})")
-    select = ", ".join(f"cast(null as {' '.join(p[1:])}) as {p[0]}" for p in parts)
-    return f"(select {select} limit 0)"
-
-
-def _entity(staging_model: _Model) -> str:
-    """`analytics_staging.stg_talkifai__jobs` -> `jobs`."""
-    return staging_model.relation.split("__", 1)[1]
-
-
-def _refs(sql: str) -> set[str]:
-    return {f"{schema.lower()}.{name.lower()}" for schema, name in _REF.findall(_strip_comments(sql))}
-
-
-def _strip_comments(sql: str) -> str:
-    return re.sub(r"--[^\n]*", "", sql)
+def _type(name: str, dialect: str) -> Any:
+    kind = exp.DataType.build(name, dialect=dialect).this
+    return exp.DataType.Type.VARCHAR if kind in _TEXT_TYPES else kind
 
 
 def _quote(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _rel(path: Path, sql_dir: Path) -> str:
-    return f"sql/{path.relative_to(sql_dir).as_posix()}"
+# --- warehouses ----------------------------------------------------------------------------------
+
+def adapter(target: Any, destination: str | None) -> Warehouse:
+    """The warehouse behind a DuckDB connection or a dlt SQL client."""
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        return DuckDBWarehouse(target)
+    return DltWarehouse(target, destination)
+
+
+class Warehouse:
+    """The steps the planner needs from a warehouse. SQL is given in DuckDB's dialect."""
+
+    dialect = "duckdb"
+    name = "duckdb"
+    _kinds: dict[str, dict[str, str]]  # schema -> relation -> kind, as this build left them
+
+    def execute(self, sql: str, origin: str, *params: Any) -> list[tuple]:
+        raise NotImplementedError
+
+    def relations_in(self, schema: str) -> set[str] | None:
+        raise NotImplementedError
+
+    def columns(self, relation: str) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        raise NotImplementedError
+
+    def set_timezone(self, timezone: str) -> None:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Called inside the transaction before any model is built."""
+
+    def run(self, duckdb_sql: str, origin: str) -> list[tuple]:
+        result: list[tuple] = []
+        for statement in self.transpile(duckdb_sql, origin):
+            result = self.execute(statement, origin)
+        return result
+
+    def transpile(self, sql: str, origin: str) -> list[str]:
+        if self.dialect == "duckdb":
+            return [sql]
+        try:
+            return sqlglot.transpile(sql, read="duckdb", write=self.dialect, unsupported_level=ErrorLevel.RAISE)
+        except Exception as e:  # SqlglotError, or a sqlglot bug on an unusual construct: same answer
+            reason = " ".join(str(e).split()) if isinstance(e, SqlglotError) else f"{type(e).__name__}: {e}"
+            raise ModelError(f"{origin}: cannot be transpiled for {self.name} ({self.dialect}): {reason}") from None
+
+    def load_seed(self, path: Path) -> str:
+        """A seed is text only (a SIP code stays '480'); empty cells load as NULL."""
+        relation, origin = f"{SEEDS}.{path.stem}", f"sql/seeds/{path.name}"
+        with path.open(newline="") as handle:
+            header, *rows = [row for row in csv.reader(handle) if row]
+        if any(not re.fullmatch(_NAME, c) for c in header) or any(len(r) != len(header) for r in rows):
+            raise ModelError(f"{origin}: the header must name columns in a-z, 0-9 and _, and every row "
+                             f"must have {len(header)} cells")
+        self.drop(relation)
+        self.run(f"create table {relation} ({', '.join(f'{c} varchar' for c in header)})", origin)
+        for start in range(0, len(rows), 500):
+            batch = [[cell if cell != "" else None for cell in row] for row in rows[start:start + 500]]
+            values = ", ".join(f"({', '.join('%s' for _ in header)})" for _ in batch)
+            self.execute(self.placeholders(f"insert into {relation} values {values}"), origin,
+                         *[v for row in batch for v in row])
+        return relation
+
+    def placeholders(self, sql: str) -> str:
+        return sql
+
+    def create(self, model: Model) -> None:
+        self.drop(model.relation)
+        self.run(f"create {model.kind} {model.relation} as\n{model.sql.strip().rstrip(';')}\n", model.origin)
+        schema, name = model.relation.split(".")
+        self._kinds.setdefault(schema, {})[name] = model.kind
+
+    def drop(self, relation: str) -> None:
+        """Drop a relation of either kind, if it exists (the catalog is read once per schema and build)."""
+        schema, name = relation.split(".")
+        kinds = self._kinds.get(schema)
+        if kinds is None:
+            kinds = self._kinds[schema] = self.relation_kinds(schema)
+        kind = kinds.pop(name, None)
+        if kind:
+            self.run(f"drop {kind} {relation}{self.cascade(kind)}", relation)
+
+    def cascade(self, kind: str) -> str:
+        return ""
+
+    def relation_kinds(self, schema: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def count(self, relation: str) -> int:
+        return self.run(f"select count(*) from {relation}", relation)[0][0]
+
+
+class DuckDBWarehouse(Warehouse):
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self._kinds = {}
+
+    def execute(self, sql: str, origin: str, *params: Any) -> list[tuple]:
+        try:
+            return self.con.execute(sql, list(params) or None).fetchall()
+        except duckdb.Error as e:
+            raise ModelError(f"{origin}: {e}") from None
+
+    def placeholders(self, sql: str) -> str:
+        return sql.replace("%s", "?")
+
+    def set_timezone(self, timezone: str) -> None:
+        try:
+            self.con.execute(f"set TimeZone = '{_quote(timezone)}'")
+        except duckdb.Error as e:
+            raise ModelError(f"time zone {timezone!r}: {e}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.begin()
+        try:
+            yield
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    def relation_kinds(self, schema: str) -> dict[str, str]:
+        rows = self.con.execute(
+            "select table_name, table_type from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = ?", [schema]).fetchall()
+        return {name: "view" if kind == "VIEW" else "table" for name, kind in rows}
+
+    def relations_in(self, schema: str) -> set[str] | None:
+        exists = self.con.execute("select count(*) from duckdb_schemas() where database_name = current_database() "
+                                  "and schema_name = ?", [schema]).fetchone()
+        return set(self.relation_kinds(schema)) if exists and exists[0] else None
+
+    def columns(self, relation: str) -> list[tuple[str, str]]:
+        schema, name = relation.split(".")
+        return self.con.execute(
+            "select column_name, data_type from information_schema.columns where table_catalog = current_database() "
+            "and table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+
+
+# How to set the session time zone, per sqlglot dialect (`{tz}` is quoted already).
+_SET_TIMEZONE = {"postgres": "set time zone {tz}", "redshift": "set timezone to {tz}",
+                 "snowflake": "alter session set timezone = {tz}", "duckdb": "set TimeZone = {tz}"}
+# Dialects whose views are bound to the relations they read: dropping those needs `cascade`.
+_BOUND_VIEWS = {"postgres", "redshift"}
+
+
+class DltWarehouse(Warehouse):
+    """Any dlt SQL destination, through its SQL client; statements transpiled with sqlglot."""
+
+    def __init__(self, client: Any, destination: str | None):
+        self.client = client
+        self._kinds = {}
+        self.dialect = getattr(client.capabilities, "sqlglot_dialect", None) or ""
+        self.name = destination or self.dialect or "the destination"
+        if not self.dialect:
+            raise ModelError(f"destination {self.name}: dlt names no SQL dialect for it, so sql/ cannot be "
+                             f"transpiled; use a SQL destination")
+
+    def execute(self, sql: str, origin: str, *params: Any) -> list[tuple]:
+        try:
+            return list(self.client.execute_sql(sql, *params) or ())
+        except Exception as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"{origin}: failed on {self.name}: {reason}") from None
+
+    def set_timezone(self, timezone: str) -> None:
+        template = _SET_TIMEZONE.get(self.dialect)
+        if template is None:
+            if timezone.upper() != "UTC":
+                log.warning("%s: [callsync] report_timezone is not applied on this destination", self.name)
+            return
+        try:
+            self.client.execute_sql(template.format(tz=f"'{_quote(timezone)}'"))
+        except Exception as e:
+            raise ModelError(f"time zone {timezone!r}: {str(e).strip().splitlines()[0]}") from None
+
+    def transaction(self) -> Any:
+        return self.client.begin_transaction()
+
+    def prepare(self) -> None:
+        # Views of the previous build go first: on a destination that binds views, they hold their inputs.
+        for schema in SCHEMAS:
+            for name, kind in self.relation_kinds(schema).items():
+                if kind == "view":
+                    self.drop(f"{schema}.{name}")
+
+    def cascade(self, kind: str) -> str:
+        return " cascade" if self.dialect in _BOUND_VIEWS else ""
+
+    def relation_kinds(self, schema: str) -> dict[str, str]:
+        # lower(): destinations that fold unquoted names to upper case (Snowflake) list them so
+        rows = self.execute("select table_name, table_type from information_schema.tables "
+                            "where lower(table_schema) = %s", "information_schema.tables", schema)
+        return {str(n).lower(): "view" if str(k).upper() == "VIEW" else "table" for n, k in rows}
+
+    def relations_in(self, schema: str) -> set[str] | None:
+        if not self.execute("select schema_name from information_schema.schemata where lower(schema_name) = %s",
+                            "information_schema.schemata", schema):
+            return None
+        return set(self.relation_kinds(schema))
+
+    def columns(self, relation: str) -> list[tuple[str, str]]:
+        schema, name = relation.split(".")
+        rows = self.execute("select column_name, data_type from information_schema.columns where "
+                            "lower(table_schema) = %s and lower(table_name) = %s order by ordinal_position",
+                            relation, schema, name)
+        return [(str(c).lower(), str(t)) for c, t in rows]

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.models import REGISTERED_VENDORS, SQL_DIR, build_models
+from pipelines.models import REGISTERED_VENDORS, SQL_DIR, ModelError, build_models
 
 MARTS = ["daily_outcomes", "hourly_success", "failure_categories", "retry_effectiveness",
          "counter_reconciliation", "job_progress", "contact_outcomes", "attempt_outcomes"]
@@ -47,7 +47,8 @@ RAW_DDL = {
     "contacts": """account varchar, job_id varchar, id varchar, phone_number varchar, status varchar,
         error_code varchar, attempt_count bigint, next_retry_at timestamptz, last_attempt_at timestamptz,
         completed_at timestamptz, failure_reason varchar, call_duration bigint, synced_at timestamptz""",
-    "sync_state": "account varchar, job_id varchar, is_deleted boolean",
+    "sync_state": """account varchar, job_id varchar, fingerprint varchar, fetched_at timestamptz,
+        terminal_fetched_at timestamptz, frozen boolean, is_deleted boolean, missing_since timestamptz""",
     "job_history": """account varchar, id varchar, status varchar, total_contacts bigint, contacts_processed bigint,
         successful_calls bigint, failed_calls bigint, synced_at timestamptz, fingerprint varchar""",
 }
@@ -105,7 +106,9 @@ def make_raw(path: Path, history: bool = True, timezone_column: bool = False, ve
         con.execute(f"insert into {vendor}.contacts values ('default', ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?)",
                     [job_id, cid, f"+1555000{n:04d}", status, code, attempts, ts(retry), ts(last), ts(done),
                      60 if status == "completed" else None, SYNCED])
-    con.execute(f"insert into {vendor}.sync_state values ('default', 'j1', false), ('default', 'j3', true)")
+    for job_id, *_ in JOBS:  # every job fetched completely at SYNCED; j3 found deleted
+        con.execute(f"insert into {vendor}.sync_state (account, job_id, fetched_at, is_deleted) "
+                    "values ('default', ?, ?, ?)", [job_id, SYNCED, job_id == "j3"])
     if history:
         for job_id, synced, status, *counters in HISTORY:
             con.execute(f"insert into {vendor}.job_history values ('default', ?, ?, ?, ?, ?, ?, ?, 'fp')",
@@ -346,58 +349,21 @@ def test_report_timezone_moves_days_and_hours(tmp_path):
 
 
 def vendor_sql_dir(tmp_path: Path, name: str) -> Path:
-    """A vendor with a job time zone and recorded attempts, added the way a vendor is added."""
+    """A vendor with a job time zone and recorded attempts, added the way a vendor is added: its staging
+    files and its seed, nothing shared."""
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
     for path in (SQL_DIR / "staging").glob("stg_talkifai__*.sql"):
         text = path.read_text().replace("talkifai", name).replace(
-            "cast(null as varchar) as timezone", "cast(mapped.timezone as varchar) as timezone").replace(
-            "cast(synced_at as timestamptz) as last_synced_at\n    from jobs",
-            "cast(synced_at as timestamptz) as last_synced_at,\n        timezone\n    from jobs")
+            "cast(null as varchar) as timezone", "cast(timezone as varchar) as timezone")
         (sql_dir / "staging" / path.name.replace("talkifai", name)).write_text(text)
     (sql_dir / "seeds" / f"status_map_{name}.csv").write_text(
         (SQL_DIR / "seeds" / "status_map_talkifai.csv").read_text())
     (sql_dir / "staging" / f"stg_{name}__attempts.sql").write_text(f"""
-        with final as (
-            select '{name}' as vendor, account, job_id, contact_id, attempt_number, status, vendor_status,
-                   error_code, started_at, duration_s
-            from {name}.attempts)
-        select * from final""")
-    (sql_dir / "staging" / f"stg_{name}__attempt_outcomes.sql").write_text(
-        RECORDED_ATTEMPT_OUTCOMES.replace("<vendor>", name))
+        select '{name}' as vendor, account, job_id, contact_id, attempt_number, status, vendor_status,
+               error_code, started_at, duration_s, cast(null as varchar) as attempt_id
+        from {name}.attempts""")
     return sql_dir
-
-
-# The per-vendor model a vendor with attempt records adds (sql/README.md shows the same).
-RECORDED_ATTEMPT_OUTCOMES = """
-with
-
-attempts as (
-    select * from analytics_staging.stg_<vendor>__attempts
-),
-
-status_groups as (
-    select status, status_group
-    from analytics_seeds.status_groups
-    where field = 'contact_status'
-),
-
-final as (
-    select
-        attempts.vendor,
-        attempts.account,
-        attempts.job_id,
-        attempts.contact_id,
-        attempts.attempt_number,
-        attempts.status,
-        coalesce(status_groups.status_group, 'other') as outcome,
-        true as is_recorded
-    from attempts
-    left join status_groups on status_groups.status = attempts.status
-)
-
-select * from final
-"""
 
 
 def test_job_timezone_and_recorded_attempts(tmp_path):
@@ -421,24 +387,26 @@ def test_job_timezone_and_recorded_attempts(tmp_path):
     assert rows(con, "select day_name, hour_of_day, contacts_finished from analytics.hourly_success "
                      "order by day_of_week, hour_of_day") == [
         ("Mon", 14, 2), ("Mon", 18, 2), ("Mon", 19, 3), ("Tue", 8, 1)]
-    # recorded attempts, not attempt_count: c1 succeeded at its third attempt, c3 failed at its first
+    # recorded attempts win over attempt_count: c1 succeeded at its third attempt, c3 failed at its first;
+    # a called contact without records has its attempts implied (c4, c6, c7 twice, c8; d1, d2), c5 none
     assert rows(con, "select job_id, attempt_number, contacts_reached, successes, failures, cumulative_success_rate "
                      "from analytics.retry_effectiveness order by all") == [
-        ("j1", 1, 3, 1, 2, pytest.approx(1 / 3)), ("j1", 2, 1, 0, 1, pytest.approx(1 / 3)),
-        ("j1", 3, 1, 1, 0, pytest.approx(2 / 3))]
-    assert rows(con, "select distinct is_recorded from analytics.attempt_outcomes") == [(True,)]
+        ("j1", 1, 7, 1, 6, pytest.approx(1 / 7)), ("j1", 2, 2, 0, 2, pytest.approx(1 / 7)),
+        ("j1", 3, 1, 1, 0, pytest.approx(2 / 7)), ("j2", 1, 2, 1, 1, pytest.approx(1 / 2))]
+    assert rows(con, "select contact_id, count(*) from analytics.attempt_outcomes where is_recorded "
+                     "group by all order by all") == [("c1", 3), ("c2", 1), ("c3", 1)]
 
 
-def test_marts_build_while_no_vendor_has_a_timezone_column(tmp_path):
+def test_a_vendor_model_without_a_declared_column_is_an_error(tmp_path):
+    """Every vendor produces every column of sql/vendor_entities.csv: no shared SQL covers a missing one."""
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
     jobs = sql_dir / "staging" / "stg_talkifai__jobs.sql"
-    jobs.write_text(jobs.read_text().replace(",\n        cast(null as varchar) as timezone", ""))
+    jobs.write_text(jobs.read_text().replace(",\n    cast(null as varchar) as timezone", ""))
     con = make_raw(tmp_path / "w.duckdb")
-    counts = build_models(con, REGISTERED_VENDORS, sql_dir=sql_dir)
-    assert counts["analytics.hourly_success"] == 4
-    assert rows(con, "select count(*) from information_schema.columns where table_schema = 'analytics' "
-                     "and table_name = 'jobs' and column_name = 'timezone'") == [(0,)]
+    with pytest.raises(ModelError, match=r"int_jobs__unioned: analytics_staging\.stg_talkifai__jobs has no column "
+                                         r"timezone"):
+        build_models(con, REGISTERED_VENDORS, sql_dir=sql_dir)
 
 
 def test_job_progress_empty_before_history_is_loaded(tmp_path):

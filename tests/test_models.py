@@ -19,10 +19,12 @@ from pipelines.models import REGISTERED_VENDORS, SQL_DIR, ModelError, build_mode
 CONTRACT = {
     "jobs": ["vendor", "account", "job_id", "name", "status", "vendor_status", "is_terminal", "is_deleted",
              "agent_id", "created_at", "scheduled_start_at", "started_at", "completed_at", "total_contacts",
-             "contacts_processed", "successful_calls", "failed_calls", "last_synced_at", "timezone"],
+             "contacts_processed", "successful_calls", "failed_calls", "last_synced_at", "timezone",
+             "sync_status", "sync_error"],  # sync_status, sync_error: added (how complete the loaded rows are)
     "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
                  "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
-                 "completed_at", "call_duration_s", "last_synced_at", "pii_mode"],  # pii_mode: added (pipelines/pii.py)
+                 "completed_at", "call_duration_s", "last_synced_at", "pii_mode",  # pii_mode: added (pipelines/pii.py)
+                 "status_group"],  # status_group: added, the grouping every mart uses
     "job_success_rates": ["vendor", "account", "job_id", "job_name", "job_status", "contacts_total",
                           "contacts_open", "successes", "failures", "cancelled", "unknown", "success_rate",
                           "avg_attempts", "avg_call_duration_s"],
@@ -61,7 +63,8 @@ RAW_DDL = {
         room_name varchar, failure_reason varchar, call_duration bigint, extra_fields json,
         synced_at timestamptz, _dlt_load_id varchar not null, _dlt_id varchar not null""",
     "sync_state": """account varchar, job_id varchar, fingerprint varchar, fetched_at timestamptz,
-        frozen boolean, is_deleted boolean, _dlt_load_id varchar not null, _dlt_id varchar not null""",
+        terminal_fetched_at timestamptz, frozen boolean, is_deleted boolean, missing_since timestamptz,
+        _dlt_load_id varchar not null, _dlt_id varchar not null""",
 }
 
 # (account, id, name, status, total_contacts)
@@ -89,7 +92,8 @@ CONTACTS = [
     ("acme", "j1", "c1", "dialing", None, 1, None, None, None),
 ]
 # (account, job_id, is_deleted)
-SYNC_STATE = [("default", "j1", False), ("default", "j2", False), ("default", "j3", True)]
+SYNC_STATE = [("default", "j1", False), ("default", "j2", False), ("default", "j3", True), ("default", "j4", False),
+              ("default", "j5", False), ("acme", "j1", False)]
 
 
 def make_raw(path: Path, tables=("jobs", "job_details", "contacts", "sync_state")) -> duckdb.DuckDBPyConnection:
@@ -115,7 +119,7 @@ def make_raw(path: Path, tables=("jobs", "job_details", "contacts", "sync_state"
                  T1, f"c{n}"])
     if "sync_state" in tables:
         for n, (account, job_id, deleted) in enumerate(SYNC_STATE):
-            con.execute("insert into talkifai.sync_state values (?, ?, 'fp', ?, false, ?, '1', ?)",
+            con.execute("insert into talkifai.sync_state values (?, ?, 'fp', ?, null, false, ?, null, '1', ?)",
                         [account, job_id, T1, deleted, f"s{n}"])
     return con
 
@@ -187,9 +191,12 @@ def test_counts_returned(warehouse):
     assert counts == {name: rows(con, f"select count(*) from {name}")[0][0] for name in counts}
 
 
-def test_no_attempts_without_a_vendor_that_has_them(con):
-    assert rows(con, "select * from information_schema.tables where table_schema = 'analytics' "
-                     "and table_name = 'attempts'") == []
+def test_attempts_exist_empty_without_a_vendor_that_has_them(con):
+    assert rows(con, "select count(*) from analytics.attempts") == [(0,)]
+    assert [r[0] for r in rows(con, "select column_name from information_schema.columns where table_schema = "
+                                    "'analytics' and table_name = 'attempts' order by ordinal_position")] == [
+        "vendor", "account", "job_id", "contact_id", "attempt_number", "status", "vendor_status", "error_code",
+        "started_at", "duration_s", "attempt_id"]
 
 
 # --- integrity: each query returns the offending rows ------------------------------------------
@@ -403,12 +410,17 @@ def test_missing_optional_raw_tables(tmp_path, tables):
     assert rows(con, "select * from analytics.jobs where is_deleted") == []
     n_contacts = len(CONTACTS) if "contacts" in tables else 0
     assert counts["analytics.contacts"] == n_contacts
+    # without sync_state no job was ever fetched completely: the rate marts leave them out unless told
+    assert rows(con, "select distinct sync_status from analytics.jobs") == [("incomplete",)]
+    assert rows(con, "select count(*) from analytics.job_success_rates") == [(0,)]
+    build_models(con, REGISTERED_VENDORS, include_incomplete_jobs=True)
     assert rows(con, "select sum(contacts_total) from analytics.job_success_rates")[0][0] == n_contacts
     # once the loader creates the table, the next build reads it
     con.execute(f"create table talkifai.sync_state ({RAW_DDL['sync_state']})")
-    con.execute("insert into talkifai.sync_state values ('default', 'j2', 'fp', null, false, true, '1', 'x')")
+    con.execute("insert into talkifai.sync_state values "
+                "('default', 'j2', 'fp', null, null, false, true, null, '1', 'x')")
     build_models(con, REGISTERED_VENDORS)
-    assert rows(con, "select job_id from analytics.jobs where is_deleted") == [("j2",)]
+    assert rows(con, "select job_id, sync_status from analytics.jobs where is_deleted") == [("j2", "incomplete")]
 
 
 @pytest.mark.parametrize("setup", [
@@ -418,7 +430,9 @@ def test_missing_optional_raw_tables(tmp_path, tables):
 def test_vendor_not_loaded_is_skipped(tmp_path, setup):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     setup(con)
-    assert build_models(con, REGISTERED_VENDORS) == {}
+    counts = build_models(con, REGISTERED_VENDORS)
+    assert {f"analytics.{rel}" for rel in CONTRACT} | {"analytics.attempts"} <= set(counts)
+    assert set(counts.values()) == {0}
     assert unknown_statuses(con) == []
 
 
@@ -466,22 +480,23 @@ def test_marts_run_after_their_dependencies(tmp_path):
     assert rows(con, "select * from analytics.aaa_rollup") == [("talkifai", 11)]
 
 
-def test_mart_on_absent_core_entity_is_skipped_and_stale_copy_dropped(tmp_path):
-    """No registered vendor has attempts yet: a mart over analytics.attempts is skipped, not an error."""
-    sql_dir = sql_copy(tmp_path, {"staging/stg_other__attempts.sql": "select 1 as attempt_number from other.x",
-                                  "marts/attempt_counts.sql": "select count(*) as n from analytics.attempts"})
+def test_mart_on_a_vendor_model_not_built_is_skipped_and_stale_copy_dropped(tmp_path):
+    """A mart reading one vendor's model while that vendor is not loaded is skipped, not an error."""
+    sql_dir = sql_copy(tmp_path, {
+        "staging/stg_other__calls.sql": "select 1 as n from other.jobs",
+        "marts/other_counts.sql": "select count(*) as n from analytics_staging.stg_other__calls"})
     con = make_raw(tmp_path / "w.duckdb")
-    con.execute("create schema analytics; create table analytics.attempt_counts as select 1 as n")
+    con.execute("create schema analytics; create table analytics.other_counts as select 1 as n")
     counts = build_models(con, REGISTERED_VENDORS, sql_dir=sql_dir)
-    assert "analytics.attempt_counts" not in counts and "analytics.attempts" not in counts
-    assert rows(con, "select table_name from information_schema.tables where table_name = 'attempt_counts'") == []
+    assert "analytics.other_counts" not in counts and counts["analytics.attempts"] == 0
+    assert rows(con, "select table_name from information_schema.tables where table_name = 'other_counts'") == []
 
 
 def test_staging_are_views(con):
     assert rows(con, "select table_name, table_type from information_schema.tables "
                      "where table_schema = 'analytics_staging' order by all") == [
-        ("stg_talkifai__attempt_outcomes", "VIEW"), ("stg_talkifai__contacts", "VIEW"),
-        ("stg_talkifai__job_progress", "VIEW"), ("stg_talkifai__jobs", "VIEW")]
+        ("stg_personal_data", "VIEW"), ("stg_sync_errors", "VIEW"), ("stg_sync_state", "VIEW"),
+        ("stg_talkifai__contacts", "VIEW"), ("stg_talkifai__job_progress", "VIEW"), ("stg_talkifai__jobs", "VIEW")]
 
 
 def add_vendor(tmp_path: Path, con, name: str, edit=lambda sql: sql) -> Path:
@@ -515,5 +530,68 @@ def test_vendors_must_agree_on_column_types(tmp_path):
     sql_dir = add_vendor(tmp_path, con, "othervendor", edit=lambda sql: sql.replace(
         "cast(total_contacts as bigint)", "cast(total_contacts as varchar)"))
     # the edit reaches every staging model casting total_contacts (jobs, job_progress): the first built fails
-    with pytest.raises(ModelError, match=r"generated analytics\.job(s|_progress): column total_contacts is"):
+    with pytest.raises(ModelError, match=r"generated analytics_intermediate\.int_job(s|_progress)__unioned: "
+                                         r"column total_contacts is VARCHAR in analytics_staging\.stg_othervendor__"):
         build_models(con, [*REGISTERED_VENDORS, "othervendor"], sql_dir=sql_dir)
+
+
+# --- how complete the loaded rows are: sync_status, sync_error ---------------------------------------------
+
+def add_sync_errors(con, errors) -> None:
+    con.execute("create table talkifai.sync_errors (vendor varchar, account varchar, job_id varchar, error varchar, "
+                "occurred_at timestamptz, _dlt_load_id varchar not null, _dlt_id varchar not null)")
+    for n, (account, job_id, error, at) in enumerate(errors):
+        con.execute("insert into talkifai.sync_errors values ('talkifai', ?, ?, ?, ?, '1', ?)",
+                    [account, job_id, error, at, f"e{n}"])
+
+
+def test_sync_status_stale_and_incomplete(tmp_path):
+    con = make_raw(tmp_path / "w.duckdb")
+    con.execute("delete from talkifai.sync_state where job_id = 'j2'")  # j2: never fetched completely
+    add_sync_errors(con, [
+        ("default", "j1", "HTTP 500 on contacts page 3", "2025-03-01 11:00:00+00"),  # after T1: stale
+        ("default", "j1", "older error", "2025-03-01 10:30:00+00"),
+        ("default", "j5", "fixed since", "2025-03-01 09:30:00+00"),  # before its fetch at T1: ok
+        ("default", "j2", "HTTP 503", "2025-03-01 11:00:00+00"),
+        ("default", None, "job list: HTTP 500", "2025-03-01 11:00:00+00"),  # list-level: no job
+    ])
+    build_models(con, REGISTERED_VENDORS)
+    assert rows(con, "select account, job_id, sync_status, sync_error from analytics.jobs order by all") == [
+        ("acme", "j1", "ok", None), ("default", "j1", "stale", "HTTP 500 on contacts page 3"),
+        ("default", "j2", "incomplete", "HTTP 503"), ("default", "j3", "ok", None), ("default", "j4", "ok", None),
+        ("default", "j5", "ok", None)]
+    # a stale job keeps its last complete rows; an incomplete one is left out of the rate marts by default
+    assert rows(con, "select job_id, contacts_total from analytics.job_success_rates "
+                     "where account = 'default' order by all") == [("j1", 7), ("j4", 0), ("j5", 1)]
+    build_models(con, REGISTERED_VENDORS, include_incomplete_jobs=True)
+    assert rows(con, "select job_id, contacts_total from analytics.job_success_rates "
+                     "where account = 'default' order by all") == [("j1", 7), ("j2", 2), ("j4", 0), ("j5", 1)]
+    assert rows(con, "select include_incomplete_jobs from analytics_seeds.settings") == [(True,)]
+
+
+# --- sql/ has no copies -------------------------------------------------------------------------------------
+
+# A line that only names a column (`x,` `a.x as y,` `cast(x as t) as y,` `cast(null as t) as y,`) is part of a
+# column list: lists of the same contract columns are expected in several files.
+_COLUMN_ITEM = r"(cast\()?(null|'?[a-z_][a-z0-9_.]*'?)( as [a-z]+\))?( as [a-z_]+)?,?"
+
+
+def test_no_two_sql_files_share_six_lines():
+    import re
+
+    def lines(path: Path) -> list[str]:
+        text = [line.strip().lower() for line in path.read_text().splitlines()]
+        return [line for line in text if line and not line.startswith("--")]
+
+    windows: dict[tuple[str, ...], Path] = {}
+    shared = []
+    for path in sorted(SQL_DIR.glob("*/*.sql")):
+        body = lines(path)
+        for i in range(len(body) - 5):
+            window = tuple(body[i:i + 6])
+            if all(re.fullmatch(_COLUMN_ITEM, line) for line in window):
+                continue
+            first = windows.setdefault(window, path)
+            if first != path:
+                shared.append((first.name, path.name, window[0]))
+    assert shared == []

@@ -21,8 +21,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import EXIT_CONFIG, EXIT_OK
-from pipelines.models import SQL_DIR, ModelError
-from pipelines.portable_models import _Builder
+from pipelines.models import SQL_DIR, DltWarehouse, ModelError
 from pipelines.simulator import SimulatorServer, World
 from tests.conftest import callsync
 from tests.test_all_vendors import all_vendors_env
@@ -221,14 +220,15 @@ def test_destination_without_credentials_is_a_configuration_error(workdir, world
 @pytest.mark.parametrize("dialect", ["postgres"])
 def test_every_model_transpiles(dialect):
     """No server needed: every sql/ file is expressible in the dialects the suite runs."""
-    builder = _Builder(SimpleNamespace(capabilities=SimpleNamespace(sqlglot_dialect=dialect)), dialect)
-    paths = sorted([*SQL_DIR.glob("staging/*.sql"), *SQL_DIR.glob("core/*.sql"), *SQL_DIR.glob("marts/*.sql")])
+    builder = DltWarehouse(SimpleNamespace(capabilities=SimpleNamespace(sqlglot_dialect=dialect)), dialect)
+    paths = sorted(SQL_DIR.glob("*/*.sql"))
+    assert {p.parent.name for p in paths} == {"staging", "intermediate", "core", "marts", "views"}
     for path in paths:
         assert builder.transpile(f"create table t as\n{path.read_text()}", path.name)
 
 
 def test_untranspilable_sql_names_the_model_and_the_destination():
-    builder = _Builder(SimpleNamespace(capabilities=SimpleNamespace(sqlglot_dialect="postgres")), "postgres")
+    builder = DltWarehouse(SimpleNamespace(capabilities=SimpleNamespace(sqlglot_dialect="postgres")), "postgres")
     with pytest.raises(ModelError, match=r"^sql/marts/x\.sql: cannot be transpiled for postgres \(postgres\): "
                                          r".*IGNORE NULLS"):
         builder.transpile("select last_value(a ignore nulls) over (order by b) from t", "sql/marts/x.sql")

@@ -1,4 +1,4 @@
--- counter_reconciliation: one row per job that is not deleted: the vendor's own counters (from its job
+-- counter_reconciliation: one row per job in job_success_rates (not deleted, fetched completely): the vendor's own counters (from its job
 -- list, analytics.jobs) beside the same counts taken from the job's loaded contacts, and the
 -- difference (vendor − contacts). A data quality check: a non-zero difference means the contacts are
 -- older than the counters (compare counters_synced_at and contacts_synced_at), contacts are missing,
@@ -30,25 +30,13 @@ jobs as (
         successful_calls,
         failed_calls,
         last_synced_at
-    from analytics.jobs
-    where not is_deleted
+    from analytics_intermediate.int_reported_jobs
 ),
 
-status_groups as (
-    select status, status_group
-    from analytics_seeds.status_groups
-    where field = 'contact_status'
-),
-
-contacts as (
-    select
-        contacts.vendor,
-        contacts.account,
-        contacts.job_id,
-        contacts.last_synced_at,
-        coalesce(status_groups.status_group, 'other') as status_group
-    from analytics.contacts as contacts
-    left join status_groups on status_groups.status = contacts.status
+contacts_synced as (
+    select vendor, account, job_id, max(last_synced_at) as contacts_synced_at
+    from analytics.contacts
+    group by vendor, account, job_id
 ),
 
 not_comparable as (
@@ -78,17 +66,21 @@ exclusions as (
 ),
 
 per_job as (
+    -- the contacts-side counts, as job_success_rates counts them
     select
-        vendor,
-        account,
-        job_id,
-        count(*) as contacts_total,
-        count(*) filter (where status_group <> 'open') as contacts_processed,
-        count(*) filter (where status_group = 'success') as successes,
-        count(*) filter (where status_group = 'failure') as failures,
-        max(last_synced_at) as contacts_synced_at
-    from contacts
-    group by vendor, account, job_id
+        job_success_rates.vendor,
+        job_success_rates.account,
+        job_success_rates.job_id,
+        job_success_rates.contacts_total,
+        job_success_rates.contacts_total - job_success_rates.contacts_open as contacts_processed,
+        job_success_rates.successes,
+        job_success_rates.failures,
+        contacts_synced.contacts_synced_at
+    from analytics.job_success_rates as job_success_rates
+    left join contacts_synced
+        on contacts_synced.vendor = job_success_rates.vendor
+        and contacts_synced.account = job_success_rates.account
+        and contacts_synced.job_id = job_success_rates.job_id
 ),
 
 compared as (

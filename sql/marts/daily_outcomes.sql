@@ -1,5 +1,5 @@
 -- daily_outcomes: one row per (vendor, account, agent_id, day) over the finished contacts of jobs that
--- are not deleted. day = the calendar date of finished_at (see core/contact_outcomes.sql) in the
+-- are not deleted. day = the calendar date of finished_at (see intermediate/int_contact_outcomes.sql) in the
 -- report time zone ([callsync] report_timezone, the session time zone). A NULL agent_id is a group of
 -- its own. contacts_finished = successes + failures (the success_rate denominator); the failures_*
 -- columns split failures by failure_category and sum to failures.
@@ -15,8 +15,8 @@ outcomes as (
         cast(finished_at as date) as day,
         status_group,
         failure_category
-    from analytics.contact_outcomes
-    where not job_is_deleted
+    from analytics_intermediate.int_contact_outcomes
+    where job_is_reported
         and status_group in ('success', 'failure')
 ),
 

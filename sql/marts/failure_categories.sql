@@ -1,23 +1,11 @@
 -- failure_categories: one row per (vendor, account, job_id, failure_category) over the failure-group
--- contacts of jobs that are not deleted. The category comes from the SIP code where one is given and
+-- contacts of the jobs in job_success_rates. The category comes from the SIP code where one is given and
 -- known (seeds/sip_codes.csv), else from the canonical status (seeds/failure_status_categories.csv);
--- see core/contact_outcomes.sql. contacts_by_sip_code counts the contacts whose SIP code decided.
--- share_of_failures = contacts / the job's failures, so the shares of a job sum to 1. Both sides are
--- aggregated to the job before the join (no fan-out).
+-- see intermediate/int_contact_outcomes.sql. contacts_by_sip_code counts the contacts whose SIP code decided.
+-- share_of_failures = contacts / the job's failures (job_success_rates), so the shares of a job sum to 1.
+-- Contacts are aggregated before the join (no fan-out).
 
 with
-
-failures as (
-    select
-        vendor,
-        account,
-        job_id,
-        failure_category,
-        failure_category_source
-    from analytics.contact_outcomes
-    where not job_is_deleted
-        and status_group = 'failure'
-),
 
 per_category as (
     select
@@ -27,18 +15,10 @@ per_category as (
         failure_category,
         count(*) as contacts,
         count(*) filter (where failure_category_source = 'sip_code') as contacts_by_sip_code
-    from failures
+    from analytics_intermediate.int_contact_outcomes
+    where job_is_reported
+        and status_group = 'failure'
     group by vendor, account, job_id, failure_category
-),
-
-per_job as (
-    select
-        vendor,
-        account,
-        job_id,
-        count(*) as failures
-    from failures
-    group by vendor, account, job_id
 ),
 
 final as (
@@ -49,13 +29,13 @@ final as (
         per_category.failure_category,
         per_category.contacts,
         per_category.contacts_by_sip_code,
-        per_job.failures,
-        cast(per_category.contacts as double) / nullif(per_job.failures, 0) as share_of_failures
+        job_success_rates.failures,
+        cast(per_category.contacts as double) / nullif(job_success_rates.failures, 0) as share_of_failures
     from per_category
-    inner join per_job
-        on per_job.vendor = per_category.vendor
-        and per_job.account = per_category.account
-        and per_job.job_id = per_category.job_id
+    inner join analytics.job_success_rates as job_success_rates
+        on job_success_rates.vendor = per_category.vendor
+        and job_success_rates.account = per_category.account
+        and job_success_rates.job_id = per_category.job_id
 )
 
 select * from final

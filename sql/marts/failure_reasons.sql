@@ -1,33 +1,9 @@
 -- failure_reasons: one row per (vendor, account, job_id, status, error_code, failure_reason) over the
--- failure-group contacts of jobs that are not deleted. share_of_failures = contacts / the job's
--- failures, so the shares of a job sum to 1. Both sides are aggregated before the join (no fan-out).
+-- failure-group contacts of the jobs in job_success_rates (reported jobs: not deleted, fetched completely). share_of_failures = contacts / the job's
+-- failures, so the shares of a job sum to 1. Contacts are aggregated before the join (no fan-out).
 -- NULL error_code or failure_reason is a group of its own.
 
 with
-
-jobs as (
-    select vendor, account, job_id
-    from analytics.jobs
-    where not is_deleted
-),
-
-failure_statuses as (
-    select status
-    from analytics_seeds.status_groups
-    where field = 'contact_status' and status_group = 'failure'
-),
-
-failures as (
-    select
-        contacts.vendor,
-        contacts.account,
-        contacts.job_id,
-        contacts.status,
-        contacts.error_code,
-        contacts.failure_reason
-    from analytics.contacts as contacts
-    inner join failure_statuses on failure_statuses.status = contacts.status
-),
 
 per_reason as (
     select
@@ -38,18 +14,9 @@ per_reason as (
         error_code,
         failure_reason,
         count(*) as contacts
-    from failures
+    from analytics.contacts
+    where status_group = 'failure'
     group by vendor, account, job_id, status, error_code, failure_reason
-),
-
-per_job as (
-    select
-        vendor,
-        account,
-        job_id,
-        count(*) as failures
-    from failures
-    group by vendor, account, job_id
 ),
 
 final as (
@@ -61,16 +28,12 @@ final as (
         per_reason.error_code,
         per_reason.failure_reason,
         per_reason.contacts,
-        cast(per_reason.contacts as double) / per_job.failures as share_of_failures
+        cast(per_reason.contacts as double) / job_success_rates.failures as share_of_failures
     from per_reason
-    inner join per_job
-        on per_job.vendor = per_reason.vendor
-        and per_job.account = per_reason.account
-        and per_job.job_id = per_reason.job_id
-    inner join jobs
-        on jobs.vendor = per_reason.vendor
-        and jobs.account = per_reason.account
-        and jobs.job_id = per_reason.job_id
+    inner join analytics.job_success_rates as job_success_rates
+        on job_success_rates.vendor = per_reason.vendor
+        and job_success_rates.account = per_reason.account
+        and job_success_rates.job_id = per_reason.job_id
 )
 
 select * from final

@@ -1,6 +1,6 @@
 -- hourly_success: one row per (vendor, account, day_of_week, hour_of_day) in which a finished contact's
 -- last call was placed, over jobs that are not deleted. Local time is the job's time zone where the
--- vendor gives one, else the report time zone (core/contact_outcomes.sql: last_attempt_local_at).
+-- vendor gives one, else the report time zone (intermediate/int_contact_outcomes.sql: last_attempt_local_at).
 -- Contacts never called (no last_attempt_at) have no hour and are left out.
 -- day_of_week is ISO (1 = Monday .. 7 = Sunday). contacts_finished = successes + failures is the
 -- sample size; is_low_sample flags cells with fewer than 30 finished contacts, whose rate is noise.
@@ -14,8 +14,8 @@ outcomes as (
         account,
         last_attempt_local_at,
         status_group
-    from analytics.contact_outcomes
-    where not job_is_deleted
+    from analytics_intermediate.int_contact_outcomes
+    where job_is_reported
         and status_group in ('success', 'failure')
         and last_attempt_local_at is not null
 ),

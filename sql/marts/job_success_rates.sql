@@ -7,27 +7,19 @@ with
 
 jobs as (
     select vendor, account, job_id, name, status
-    from analytics.jobs
-    where not is_deleted
-),
-
-status_groups as (
-    select status, status_group
-    from analytics_seeds.status_groups
-    where field = 'contact_status'
+    from analytics_intermediate.int_reported_jobs
 ),
 
 contacts as (
     select
-        contacts.vendor,
-        contacts.account,
-        contacts.job_id,
-        contacts.status,
-        contacts.attempt_count,
-        contacts.call_duration_s,
-        coalesce(status_groups.status_group, 'other') as status_group
-    from analytics.contacts as contacts
-    left join status_groups on status_groups.status = contacts.status
+        vendor,
+        account,
+        job_id,
+        status,
+        attempt_count,
+        call_duration_s,
+        status_group
+    from analytics.contacts
 ),
 
 per_job as (

@@ -1,5 +1,5 @@
 -- retry_effectiveness: one row per (vendor, account, job_id, attempt_number) over the attempts of
--- jobs that are not deleted, from analytics.attempt_outcomes: recorded attempts where the vendor
+-- jobs that are not deleted, from analytics_intermediate.int_attempt_outcomes: recorded attempts where the vendor
 -- exposes them, implied by attempt_count otherwise (see the vendors' stg_<vendor>__attempt_outcomes).
 --   contacts_reached  contacts that received attempt n (in progress included);
 --   successes, failures  attempts n that ended in the success or failure group;
@@ -16,8 +16,7 @@ with
 
 jobs as (
     select vendor, account, job_id
-    from analytics.jobs
-    where not is_deleted
+    from analytics_intermediate.int_reported_jobs
 ),
 
 attempts as (
@@ -28,7 +27,7 @@ attempts as (
         contact_id,
         attempt_number,
         outcome
-    from analytics.attempt_outcomes
+    from analytics_intermediate.int_attempt_outcomes
 ),
 
 per_attempt as (

@@ -1,22 +1,12 @@
--- stg_weya__attempts: one row per entry of a call record's phoneLogs (Weya's attempts), numbered by
--- createdAt (ties: array order). started_at is the entry's createdAt (when the call was placed),
--- duration_s its callDuration. callStatus is mapped through the seed (completed, no-answer / no_answer,
--- busy, failed); any other value becomes 'unknown' with the raw value in vendor_status. Weya gives no
--- SIP code: error_code is NULL. A value of the wrong type loads as NULL (the raw array is in
+-- stg_weya__phone_logs: one row per entry of a call record's phoneLogs (Weya's attempts), renamed and cast
+-- out of the JSON array: position is the entry's place in the array, started_at its createdAt (when the call
+-- was placed), duration_s its callDuration. A value of the wrong type is NULL (the raw array is in
 -- weya.contacts.phone_logs).
--- The contacts table appears with the first detail fetch; until then this model is empty.
--- optional: weya.contacts (account varchar, job_id varchar, id varchar, phone_logs json)
 
 with
 
 contacts as (
     select * from weya.contacts
-),
-
-status_map as (
-    select value, status
-    from analytics_seeds.status_map_weya
-    where field = 'contact_status' and refinement is null
 ),
 
 parsed as (
@@ -74,21 +64,14 @@ renamed as (
 
 final as (
     select
-        'weya' as vendor,
-        renamed.account,
-        renamed.job_id,
-        renamed.contact_id,
-        cast(row_number() over (
-            partition by renamed.account, renamed.job_id, renamed.contact_id
-            order by renamed.started_at nulls first, renamed.position
-        ) as bigint) as attempt_number,
-        coalesce(status_map.status, 'unknown') as status,
-        renamed.vendor_status,
-        cast(null as varchar) as error_code,
-        renamed.started_at,
-        renamed.duration_s
+        account,
+        job_id,
+        contact_id,
+        cast(position as bigint) as position,
+        vendor_status,
+        started_at,
+        duration_s
     from renamed
-    left join status_map on status_map.value = renamed.vendor_status
 )
 
 select * from final

@@ -1,7 +1,8 @@
--- contact_outcomes: one row per contact (vendor, account, job_id, contact_id) of a job in analytics.jobs,
+-- int_contact_outcomes (published as analytics.contact_outcomes): one row per contact (vendor, account, job_id,
+-- contact_id) of a job in analytics.jobs,
 -- with what the outcome marts share, derived once: the status group, the failure category, when the
 -- contact finished and the local time of its last call. Deleted jobs' contacts are kept (flagged);
--- the marts leave them out.
+-- the marts keep only job_is_reported ones (int_reported_jobs).
 --   failure_category (failure-group contacts only): the SIP code's category from seeds/sip_codes.csv
 --     where the contact's error_code is a known code, else the canonical status's category from
 --     seeds/failure_status_categories.csv (the vendors' end reasons are already folded into the status),
@@ -14,48 +15,25 @@
 
 with
 
-jobs_with_timezone as (
-    -- Vendors add `timezone` to their staging jobs one by one; until a loaded vendor has it the column
-    -- may be missing from analytics.jobs. The scalar subquery reads zoned.timezone when it exists;
-    -- otherwise the name resolves to the outer `defaults.timezone` (NULL). Plain SQL scoping, so it
-    -- works on every destination (unlike DuckDB's `union all by name`).
-    select
-        jobs.vendor,
-        jobs.account,
-        jobs.job_id,
-        jobs.agent_id,
-        jobs.is_deleted,
-        (
-            select timezone
-            from analytics.jobs as zoned
-            where zoned.vendor = jobs.vendor
-                and zoned.account = jobs.account
-                and zoned.job_id = jobs.job_id
-        ) as timezone
-    from analytics.jobs as jobs
-    cross join (select cast(null as varchar) as timezone) as defaults
-),
-
 time_zones as (
     select name from pg_timezone_names()
 ),
 
 jobs as (
     select
-        jobs_with_timezone.vendor,
-        jobs_with_timezone.account,
-        jobs_with_timezone.job_id,
-        jobs_with_timezone.agent_id,
-        jobs_with_timezone.is_deleted,
+        jobs.vendor,
+        jobs.account,
+        jobs.job_id,
+        jobs.agent_id,
+        jobs.is_deleted,
+        reported.job_id is not null as is_reported,
         coalesce(time_zones.name, current_setting('TimeZone')) as local_timezone
-    from jobs_with_timezone
-    left join time_zones on time_zones.name = jobs_with_timezone.timezone
-),
-
-status_groups as (
-    select status, status_group
-    from analytics_seeds.status_groups
-    where field = 'contact_status'
+    from analytics.jobs as jobs
+    left join time_zones on time_zones.name = jobs.timezone
+    left join analytics_intermediate.int_reported_jobs as reported
+        on reported.vendor = jobs.vendor
+        and reported.account = jobs.account
+        and reported.job_id = jobs.job_id
 ),
 
 sip_codes as (
@@ -75,7 +53,7 @@ contacts as (
         contacts.job_id,
         contacts.contact_id,
         contacts.status,
-        coalesce(status_groups.status_group, 'other') as status_group,
+        contacts.status_group,
         contacts.error_code,
         contacts.attempt_count,
         contacts.last_attempt_at,
@@ -84,7 +62,6 @@ contacts as (
         sip_codes.category as sip_category,
         status_categories.category as status_category
     from analytics.contacts as contacts
-    left join status_groups on status_groups.status = contacts.status
     left join sip_codes on sip_codes.code = trim(contacts.error_code)
     left join status_categories on status_categories.status = contacts.status
 ),
@@ -97,6 +74,7 @@ final as (
         contacts.contact_id,
         jobs.agent_id,
         jobs.is_deleted as job_is_deleted,
+        jobs.is_reported as job_is_reported,
         contacts.status,
         contacts.status_group,
         contacts.error_code,
