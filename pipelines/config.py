@@ -40,6 +40,7 @@ class CallsyncConfig(BaseConfiguration):
     pipelines_dir: Optional[str] = None  # noqa: UP045
     sql_dir: Optional[str] = None  # noqa: UP045
     report_timezone: str = "UTC"
+    include_incomplete_jobs: bool = False  # rates count jobs never fetched completely too (analytics.jobs.sync_status)
 
 
 @configspec

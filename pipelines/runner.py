@@ -11,7 +11,7 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from pipelines import destinations, failpoints, models, portable_models
+from pipelines import destinations, failpoints, models
 from pipelines.config import CallsyncConfig, ConfigError, callsync_config, vendor_tuning
 from pipelines.config_check import configured_accounts, selected_accounts  # noqa: F401 (public here too)
 from pipelines.destinations import Warehouse
@@ -298,31 +298,30 @@ def build_models(target: Path | Warehouse, result: SyncResult,
 
 def _build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None) -> None:
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
-    if not warehouse.is_duckdb:
-        _build_models_elsewhere(warehouse, result)
-        return
     config = callsync_config()
-    with holding(warehouse, config.lock_timeout_s) if connection is None else nullcontext(connection) as con:
-        try:
-            result.models = models.build_models(con, tuple(VENDORS), timezone=config.report_timezone,
-                                                sql_dir=Path(config.sql_dir) if config.sql_dir else None)
-            result.unknown_statuses = models.unknown_statuses(con)
-        except Exception as e:
-            result.models_error = str(e).splitlines()[0]
-
-
-
-def _build_models_elsewhere(warehouse: Warehouse, result: SyncResult) -> None:
-    """The same models through dlt's SQL client, each statement transpiled for the destination."""
     try:
-        pipeline = dlt.pipeline(pipeline_name="callsync_models", destination=warehouse.destination,
-                                dataset_name=models.ANALYTICS, pipelines_dir=str(warehouse.pipelines_dir))
-        config = callsync_config()
-        with pipeline.sql_client() as client:
-            result.models = portable_models.build_models(
+        with _models_target(warehouse, config, connection) as client:
+            result.models = models.build_models(
                 client, tuple(VENDORS), timezone=config.report_timezone,
-                sql_dir=Path(config.sql_dir) if config.sql_dir else None, destination=warehouse.destination)
-            result.unknown_statuses = portable_models.unknown_statuses(client)
+                sql_dir=Path(config.sql_dir) if config.sql_dir else None,
+                destination=None if warehouse.is_duckdb else warehouse.destination,
+                include_incomplete_jobs=config.include_incomplete_jobs)
+            result.unknown_statuses = models.unknown_statuses(client)
     except Exception as e:
         result.models_error = str(e).splitlines()[0]
+
+
+@contextmanager
+def _models_target(warehouse: Warehouse, config: CallsyncConfig, connection: duckdb.DuckDBPyConnection | None):
+    """A DuckDB file held for the build alone, or (another destination) dlt's SQL client for it."""
+    if connection is not None:
+        yield connection
+    elif warehouse.is_duckdb:
+        with holding(warehouse, config.lock_timeout_s) as con:
+            yield con
+    else:
+        pipeline = dlt.pipeline(pipeline_name="callsync_models", destination=warehouse.destination,
+                                dataset_name=models.ANALYTICS, pipelines_dir=str(warehouse.pipelines_dir))
+        with pipeline.sql_client() as client:
+            yield client
 
