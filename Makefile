@@ -3,12 +3,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean constraints
 
-$(STAMP): pyproject.toml
+# constraints.txt: the exact versions the suite last passed with (regenerate: `make constraints`).
+$(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,dagster]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,dagster]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,6 +24,9 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+constraints: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^callsync' > constraints.txt
 
 clean:
 	rm -rf $(VENV) callsync-demo.duckdb callsync-demo.pipelines .pytest_cache
