@@ -9,9 +9,7 @@ other dlt sources are left alone unless their name is within two edits of a vend
 """
 from __future__ import annotations
 
-import ast
 import difflib
-import importlib.util
 import os
 import re
 import tomllib
@@ -23,36 +21,11 @@ from urllib.parse import urlsplit
 import dlt
 
 from pipelines.config import CallsyncConfig, ConfigError, VendorTuning, callsync_config, vendor_tuning
-from pipelines.vendors import ACCOUNT_RUN, VENDORS, VendorSpec
+from pipelines.vendors import VENDORS, VendorSpec
 
 TOML_FILES = ("config.toml", "secrets.toml")
 ACCOUNT_NAME = re.compile(r"^[a-z0-9_]+$")
 NEAR_VENDOR = 2  # a [sources.<name>] this many edits from a vendor's name is a misspelling
-
-
-def account_keys(spec: VendorSpec) -> dict[str, bool]:
-    """`spec.keys` (key → required), read from the source's signature in its file without
-    importing it: importing a source imports dlt's extract layer and pyarrow. A source the
-    file does not define at its top level is imported after all."""
-    found = importlib.util.find_spec(spec.package or f"pipelines.{spec.name}")
-    if found is not None and found.origin and found.origin.endswith(".py"):
-        for node in ast.parse(Path(found.origin).read_text()).body:
-            if isinstance(node, ast.FunctionDef) and node.name == f"{spec.name}_source":
-                args = node.args.posonlyargs + node.args.args
-                defaults = [None] * (len(args) - len(node.args.defaults)) + list(node.args.defaults)
-                pairs = list(zip(args, defaults, strict=True)) + list(zip(node.args.kwonlyargs,
-                                                                          node.args.kw_defaults, strict=True))
-                return {a.arg: d is not None and ast.unparse(d) == "dlt.secrets.value"
-                        for a, d in pairs if a.arg != ACCOUNT_RUN}
-    return spec.keys
-
-
-def _required(spec: VendorSpec) -> list[str]:
-    return [k for k, required in account_keys(spec).items() if required]
-
-
-def _optional(spec: VendorSpec) -> list[str]:
-    return [k for k, required in account_keys(spec).items() if not required]
 
 
 def _account_names(vendor: str) -> list[str]:
@@ -75,12 +48,12 @@ def _account_config(spec: VendorSpec, section: str, required: bool) -> dict[str,
     """One account's keys, each read at its exact path: an account never sees another's key.
     Optional keys (base_url) fall back to the vendor's section."""
     vendor_section = f"sources.{spec.name}"
-    values = {key: dlt.secrets.get(f"{section}.{key}") for key in _required(spec)}
-    for key in _optional(spec):
+    values = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.required_keys}
+    for key in spec.optional_keys:
         values[key] = dlt.secrets.get(f"{section}.{key}") or dlt.secrets.get(f"{vendor_section}.{key}")
-    if not required and all(values[k] is None for k in _required(spec)):
+    if not required and all(values[k] is None for k in spec.required_keys):
         return {}
-    missing = [k for k in _required(spec) if values.get(k) in (None, "")]
+    missing = [k for k in spec.required_keys if values.get(k) in (None, "")]
     if missing:
         env = f"{section.upper().replace('.', '__')}__{missing[0].upper()}"
         raise ConfigError(f"{spec.name}: missing {', '.join(f'{section}.{k}' for k in missing)} "
@@ -201,7 +174,7 @@ def problems(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"sources.{name}", f"; did you mean sources.{vendor}?"
         if name not in VENDORS or not isinstance(section, Mapping):
             continue
-        keys = list(account_keys(VENDORS[name]))
+        keys = list(VENDORS[name].keys)
         yield from _section_problems(section, f"sources.{name}",
                                      [*keys, "accounts", *VendorTuning.get_resolvable_fields()])
         accounts = section.get("accounts")

@@ -2,13 +2,14 @@
 command line can list the vendors without loading dlt's sources (they load on first use)."""
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-
-import dlt
+from pathlib import Path
 
 ACCOUNT_RUN = "run"  # the source parameter that is not configuration (pipelines.engine.AccountRun)
 
@@ -29,17 +30,38 @@ class VendorSpec:
     @cached_property
     def keys(self) -> dict[str, bool]:
         """The account's configuration keys, declared once, by the source's signature: key → required
-        (a `dlt.secrets.value` default) or optional (a default of its own)."""
+        (a `dlt.secrets.value` default) or optional (a default of its own). Read from the source's file
+        without importing it (a source imports dlt's extract layer and pyarrow, and a configuration
+        error is reported before that); a source the file does not define at its top level is imported."""
+        return self.keys_in_file() or self.keys_by_import()
+
+    def keys_in_file(self) -> dict[str, bool] | None:
+        found = importlib.util.find_spec(self.package or f"pipelines.{self.name}")
+        if found is None or not (found.origin or "").endswith(".py"):
+            return None
+        for node in ast.parse(Path(found.origin).read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name == f"{self.name}_source":
+                args = node.args.posonlyargs + node.args.args
+                defaults = [None] * (len(args) - len(node.args.defaults)) + list(node.args.defaults)
+                pairs = [*zip(args, defaults, strict=True), *zip(node.args.kwonlyargs, node.args.kw_defaults,
+                                                                 strict=True)]
+                return {a.arg: d is not None and ast.unparse(d) == "dlt.secrets.value"
+                        for a, d in pairs if a.arg != ACCOUNT_RUN}
+        return None
+
+    def keys_by_import(self) -> dict[str, bool]:
+        import dlt
+
         parameters = inspect.signature(self.source).parameters.values()
         return {p.name: p.default is dlt.secrets.value for p in parameters if p.name != ACCOUNT_RUN}
 
     @property
-    def required_keys(self) -> tuple[str, ...]:
-        return tuple(k for k, required in self.keys.items() if required)
+    def required_keys(self) -> list[str]:
+        return [k for k, required in self.keys.items() if required]
 
     @property
-    def optional_keys(self) -> tuple[str, ...]:
-        return tuple(k for k, required in self.keys.items() if not required)
+    def optional_keys(self) -> list[str]:
+        return [k for k, required in self.keys.items() if not required]
 
 
 VENDORS: dict[str, VendorSpec] = {name: VendorSpec(name) for name in ("talkifai", "vogent", "dialnexa", "weya")}
