@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from . import control
+from .dialect import Dialect
 from .dialnexa import DialNexa, DialNexaGenA
 from .limits import RateLimits
 from .talkifai import TalkifAI
@@ -27,7 +28,7 @@ from .weya import Weya
 from .world import World
 
 # vendor name -> dialect class; a new vendor is one more line here.
-DIALECTS = {"talkifai": TalkifAI, "vogent": Vogent, "weya": Weya,
+DIALECTS: dict[str, type[Dialect]] = {"talkifai": TalkifAI, "vogent": Vogent, "weya": Weya,
             "dialnexa": DialNexa, "dialnexa_gen_a": DialNexaGenA}  # DialNexa doc generations B (default), A
 UNMATCHED = "(unmatched)"
 

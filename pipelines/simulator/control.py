@@ -98,11 +98,11 @@ def routes(sim: Simulator) -> list[Route]:
             if b.get("reset"):
                 return _json(tampering.reset())
             if "job_id" in b:
-                key = (b["vendor"], b["job_id"])
-                (tampering.broken_jobs.add if b.get("broken", True) else tampering.broken_jobs.discard)(key)
+                job = (b["vendor"], b["job_id"])
+                (tampering.broken_jobs.add if b.get("broken", True) else tampering.broken_jobs.discard)(job)
             else:
-                key = (b["vendor"], b["record_id"], b.get("scope", ""))
-                tampering.records[key] = (dict(b.get("set", {})), list(b.get("unset", [])))
+                record = (b["vendor"], b["record_id"], b.get("scope", ""))
+                tampering.records[record] = (dict(b.get("set", {})), list(b.get("unset", [])))
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
             return _json({"detail": f"expected {{vendor, record_id, set, unset}} or {{vendor, job_id}}: {exc}"}, 400)
         return _json(tampering.as_dict())

@@ -2,6 +2,7 @@
 canonical marts of the ground truth (DESIGN §4), computed in Python from the world."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 
@@ -17,12 +18,16 @@ CANON_FAILURES = ("voicemail", "no_answer", "busy", "declined", "timeout", "bloc
                   "carrier_error", "failed")
 CANON_OPEN = ("pending", "queued", "in_progress")
 
+# (method, path under the prefix, label used in request counts, handler(request, account))
+RouteSpec = tuple[str, str, str, Callable[[Request, str], Response]]
 
-class Dialect:
+
+class Dialect(ABC):
     """Base of a vendor dialect: `vendor` labels requests, `world_vendor` picks the campaigns."""
 
     vendor: str
     prefix: str
+    routes: list[RouteSpec]  # set by each dialect's __init__, served under `prefix`
     key_headers: tuple[str, ...] = ()  # headers that may carry the key besides `Authorization: Bearer`
     # X-RateLimit-* headers once a budget is set: on every response ("always", DialNexa), with the
     # 429 only ("on_429", TalkifAI), or never (None: no budget, the docs document no limits).
@@ -50,6 +55,10 @@ class Dialect:
         """The account whose key the request carries, or None."""
         candidates = [self.bearer(request)] + [request.headers.get(h) for h in self.key_headers]
         return next((self._keys[k] for k in candidates if k and k in self._keys), None)
+
+    @abstractmethod
+    def truth(self, account: str) -> dict:
+        """The warehouse a correct sync of this account would hold now (the control API's /truth)."""
 
     def api_key(self, account: str) -> str:
         """The account's key: what a request budget counts by."""

@@ -50,7 +50,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .dialect import CANON_OPEN, Dialect, truth_marts
+from .dialect import CANON_OPEN, Dialect, RouteSpec, truth_marts
 from .world import ALL_OUTCOMES, CANCELLED_OUTCOME, MAX_SLOTS, NEVER, Job, World, iso
 
 VENDOR = "dialnexa"
@@ -79,11 +79,13 @@ CANON_JOB = {"queued": "pending", "processing": "running", "completed": "complet
 CANON_CALL = {"created": "queued", "initiated": "queued", "sent": "in_progress", "received": "in_progress",
               "completed": "completed", "did_not_pick": "no_answer", "no_answer": "no_answer", "busy": "busy",
               "failed": "failed", "cancelled": "cancelled"}
-CANON_REFINED = {("completed", "voicemail_detected"): "voicemail",
-                 ("failed", "invalid_phone_number"): "invalid_number",
-                 ("failed", "network_failure"): "carrier_error",
-                 ("failed", "destination_forbidden"): "blocked"}
+CANON_REFINED: dict[tuple[str, str | None], str] = {
+    ("completed", "voicemail_detected"): "voicemail", ("failed", "invalid_phone_number"): "invalid_number",
+    ("failed", "network_failure"): "carrier_error", ("failed", "destination_forbidden"): "blocked"}
 TERMINAL_JOB = ("completed", "failed", "cancelled")
+
+# a failure its status alone does not name, by its SIP code
+_BY_CODE: dict[str | None, tuple[str, str | None]] = {"603": ("failed", "unknown"), "500": ("failed", "system_failure")}
 
 
 def _render_outcome(o: int) -> tuple[str, str | None]:
@@ -99,8 +101,7 @@ def _render_outcome(o: int) -> tuple[str, str | None]:
         "blocked": ("failed", "destination_forbidden"),
         "invalid_number": ("failed", "invalid_phone_number"),
         "carrier_error": ("failed", "network_failure"),
-    }.get(status) or {"603": ("failed", "unknown"), "500": ("failed", "system_failure")}.get(
-        code, ("failed", "system_at_capacity"))
+    }.get(status) or _BY_CODE.get(code, ("failed", "system_at_capacity"))
 
 
 _OUTCOMES = [_render_outcome(o) for o in range(len(ALL_OUTCOMES))]
@@ -251,9 +252,10 @@ def render_call(job: Job, call: Call, generation: str) -> dict:
     if generation == "B":  # like the spec's example, an unfinished call has no duration / end_reason
         to = display_number(job.phone(call.lead), call.lead)
         from_number = f"+1415555{1000 + job.number % 9000:04d}"
-        out = {"id": f"call_{h}", "agent_id": job.agent_id, "to_number": to, "from_number": from_number,
-               "status": call.status, "call_direction": "outbound", "createdAt": _ms(call.created),
-               "batch_id": job.job_id}
+        out: dict[str, object] = {
+            "id": f"call_{h}", "agent_id": job.agent_id, "to_number": to, "from_number": from_number,
+            "status": call.status, "call_direction": "outbound", "createdAt": _ms(call.created),
+            "batch_id": job.job_id}
         if call.duration is not None:
             out["duration"] = call.duration * 1000  # milliseconds
         if call.end_reason is not None:
@@ -316,7 +318,7 @@ class DialNexa(Dialect):
         self._views: OrderedDict = OrderedDict()
         self.routes = self._routes()
 
-    def _routes(self) -> list[tuple]:
+    def _routes(self) -> list[RouteSpec]:
         return [
             ("GET", "/batch-calls", "/batch-calls", self.list_batches),
             ("GET", "/batch-calls/{id}", "/batch-calls/{id}", self.batch_call_logs),
@@ -341,7 +343,10 @@ class DialNexa(Dialect):
         return next(((j, d) for j, d in self.visible_jobs(account) if j.job_id == job_id), None)
 
     def view(self, job: Job, deleted: bool) -> JobView:
-        t = min(self.world.now, job.deleted_at) if deleted else self.world.now
+        t = self.world.now
+        if deleted:
+            assert job.deleted_at is not None, "only a job with a deletion time is shown deleted"
+            t = min(t, job.deleted_at)
         key = (job.account, job.job_id, t, deleted)
         view = self._views.get(key)
         if view is None:
@@ -421,7 +426,7 @@ class DialNexaGenA(DialNexa):
     generation = "A"
     calls_page_max = 100  # the Mintlify pagination page documents 100 for lists
 
-    def _routes(self) -> list[tuple]:
+    def _routes(self) -> list[RouteSpec]:
         return [
             ("GET", "/batch-calls", "/batch-calls", self.list_batches),
             ("GET", "/batch-calls/{id}", "/batch-calls/{id}", self.get_batch),
@@ -443,7 +448,11 @@ def truth(dialect: DialNexa, account: str) -> dict:
     (Gen B), or the call logs themselves (Gen A, whose logs carry no number); deleted jobs keep
     their state at deletion and stay out of the marts."""
     gen = dialect.generation
-    jobs_out, contacts_out, attempts_out, rates, reasons = [], [], [], [], []
+    jobs_out: list[dict] = []
+    contacts_out: list[dict] = []
+    attempts_out: list[dict] = []
+    rates: list[dict] = []
+    reasons: list[dict] = []
     for job in dialect.world.all_jobs(VENDOR, account):
         if job.created_at > dialect.world.now:
             continue
@@ -451,12 +460,13 @@ def truth(dialect: DialNexa, account: str) -> dict:
         view = dialect.view(job, deleted)
         b = render_batch(view, gen)
         status = CANON_JOB.get(b["status"], "unknown")
+        name = b["name"] if gen == "A" else b["title"]
         if gen == "A":
             counters = (b["total_leads"], b["completed"] + b["failed"], b["completed"], b["failed"])
         else:
             counters = (b["total_lead_count"], b["sent_lead_count"], b["picked_up_calls"], None)
         jobs_out.append({
-            "vendor": VENDOR, "account": account, "job_id": job.job_id, "name": b.get("name", b.get("title")),
+            "vendor": VENDOR, "account": account, "job_id": job.job_id, "name": name,
             "status": status, "vendor_status": b["status"], "is_terminal": status in TERMINAL_JOB,
             "is_deleted": deleted, "agent_id": b.get("agent_id"),
             "created_at": iso(job.created_at), "scheduled_start_at": None, "started_at": None,
@@ -468,7 +478,7 @@ def truth(dialect: DialNexa, account: str) -> dict:
         contacts_out.extend(rows)
         if not deleted:
             rate, job_reasons = truth_marts({"vendor": VENDOR, "account": account, "job_id": job.job_id},
-                                           b.get("name", b.get("title")), status, rows)
+                                           name, status, rows)
             rates.append(rate)
             reasons.extend(job_reasons)
     return {"jobs": jobs_out, "contacts": contacts_out, "attempts": attempts_out,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 RESET_FORMS = ("epoch", "seconds")  # X-RateLimit-Reset: a unix time, or seconds until the reset
@@ -34,7 +35,7 @@ class Verdict:
 class RateLimits:
     """Budgets per vendor; counts per (vendor, API key) in fixed windows."""
 
-    def __init__(self, clock=time.monotonic, wall=time.time):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.budgets: dict[str, Budget] = {}
         self._windows: dict[tuple[str, str], list[float]] = {}  # key -> [window start, count]
         self._clock, self._wall = clock, wall

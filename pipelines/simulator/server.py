@@ -76,6 +76,7 @@ class SimulatorServer:
             self._client.close()
             self._client = None
         if self._server is not None:
+            assert self._thread is not None, "start() sets the thread along with the server"
             self._server.should_exit = True
             self._thread.join(timeout=10)
             self._server = None
@@ -90,6 +91,8 @@ class SimulatorServer:
     # --- control client ----------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kw) -> dict:
+        if self._client is None:
+            raise RuntimeError("the simulator is not running: call start() or use it in a `with` block")
         r = self._client.request(method, path, **kw)
         r.raise_for_status()
         return r.json()

@@ -24,6 +24,8 @@ JSON it serves so the truth cannot drift from the API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -267,6 +269,7 @@ def render_detail(job: Job, t: int, org: str, status: str | None, page: int, siz
     body["statusBreakdown"] = shown[0]
     body["estimatedCompletionTime"] = iso(s["estimated_completion"])
     lo = (page - 1) * size
+    indices: Sequence[int]
     if status is None:
         total = job.total
         indices = range(lo, min(lo + size, total))
@@ -303,7 +306,7 @@ def truth(world: World, account: str) -> dict:
         if job.created_at > now:
             continue
         deleted = job.deleted_at is not None
-        t = job.deleted_at if deleted else now
+        t = job.shown_at(now)
         v = render_job(job, t, org)
         status = canonical_job_status(v["status"])
         jobs_out.append({

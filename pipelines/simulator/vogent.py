@@ -75,8 +75,9 @@ CANON_DIAL = {"queued": "pending", "ringing": "in_progress", "in-progress": "in_
               "canceled": "cancelled"}
 # A failure systemResultType decides over the dial status, `completed` included (DESIGN §4);
 # hang-ups and TRANSFERRED keep the status.
-CANON_RESULT = {"VOICEMAIL_DETECTED_HANGUP": "voicemail", "NO_ANSWER": "no_answer", "BUSY": "busy",
-                "FAILED": "failed", "RATE_LIMITED": "failed", "TIMEOUT": "timeout", "CANCELLED": "cancelled"}
+CANON_RESULT: dict[str | None, str] = {
+    "VOICEMAIL_DETECTED_HANGUP": "voicemail", "NO_ANSWER": "no_answer", "BUSY": "busy",
+    "FAILED": "failed", "RATE_LIMITED": "failed", "TIMEOUT": "timeout", "CANCELLED": "cancelled"}
 TERMINAL_JOB = ("completed", "failed", "cancelled")
 QUEUE_ROW_STATUS = "queued"  # a queue row has no status field; it is a dial not placed yet
 
@@ -126,12 +127,20 @@ class Dial:
     number: int  # the attempt number in the world (0 for a dial never placed)
     attempt: AttemptState | None
     status: str
-    result: str | None
+    result: str
     ended_at: int
 
     @property
     def key(self) -> tuple:
         return (self.ended_at, self.id)
+
+    @property
+    def duration(self) -> int:
+        """The call's seconds; 0 for a dial never placed."""
+        if self.attempt is None:
+            return 0
+        assert self.attempt.duration is not None, "a listed dial's call has ended, so it has a duration"
+        return self.attempt.duration
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,7 @@ def job_view(job: Job, t: int) -> View:
         else:  # a stopped job never called it
             dial_id = _uuid(job.seed_key, "dial", i, 0)
             status, result = _outcome(state.status, 0)
+            assert state.completed_at is not None, "a contact with no call that is not pending is final"
             dials.append(Dial(dial_id, i, 0, None, status, result, state.completed_at))
     dials.sort(key=lambda d: d.key)
     return View(dials, queue)
@@ -219,7 +229,7 @@ def _agent(job: Job) -> dict:
 
 
 def _transcript(dial: Dial, name: str) -> list[dict]:
-    talk_ms = dial.attempt.duration * 1000
+    talk_ms = dial.duration * 1000
     if dial.result == "VOICEMAIL_DETECTED_HANGUP":
         return [{"text": "Please leave a message after the tone.", "speaker": "HUMAN", "detailType": None,
                  "startTimeMs": 0, "endTimeMs": min(3000, talk_ms)}]
@@ -247,7 +257,7 @@ def render_dial(job: Job, dial: Dial) -> dict:
         "agent": _agent(job),
         "recordings": [{"url": f"https://api.vogent.ai/api/dials/{dial.id}/recording"}] if connected else [],
         "transcript": _transcript(dial, inputs["name"]) if connected else [],
-        "durationSeconds": a.duration if a is not None else 0,
+        "durationSeconds": dial.duration,
         "aiResult": ({"reached": dial.result != "VOICEMAIL_DETECTED_HANGUP", "summary": "call completed"}
                      if connected else {}),
         "inputs": inputs,
@@ -424,7 +434,7 @@ def truth(world: World, account: str, view=job_view) -> dict:
         if job.created_at > now:
             continue
         deleted = job.deleted_at is not None
-        t = job.deleted_at if deleted else now
+        t = job.shown_at(now)
         v = render_job(job, t)
         status = canonical_job_status(v["status"])
         out["jobs"].append({
@@ -457,7 +467,7 @@ def _truth_contacts(job: Job, state: View, base: dict, attempts: list) -> list[d
             attempts.append({**base, "contact_id": number, "attempt_number": n,
                              "status": canonical_contact_status(d.status, d.result), "vendor_status": d.status,
                              "error_code": None, "started_at": iso(a.started_at) if a is not None else None,
-                             "duration_s": float(a.duration) if a is not None else 0.0})
+                             "duration_s": float(d.duration)})
         d = dials[-1]
         cs = canonical_contact_status(d.status, d.result)
         a = d.attempt
@@ -465,7 +475,7 @@ def _truth_contacts(job: Job, state: View, base: dict, attempts: list) -> list[d
                      "vendor_status": d.status, "is_terminal": cs not in CANON_OPEN, "attempt_count": len(dials),
                      "error_code": None, "failure_reason": None if cs == "completed" else d.result,
                      "last_attempt_at": iso(a.started_at) if a is not None else None,
-                     "completed_at": iso(d.ended_at), "call_duration_s": float(a.duration) if a is not None else 0.0})
+                     "completed_at": iso(d.ended_at), "call_duration_s": float(d.duration)})
     for i in state.queue:
         number = job.phone(i)
         rows.append({**base, "contact_id": number, "phone_number": number,

@@ -366,12 +366,13 @@ class Weya(Dialect):
         with ``is_deleted`` true; the marts leave them out.
         """
         now = self.world.now
-        out = {"jobs": [], "contacts": [], "attempts": [], "job_success_rates": [], "failure_reasons": []}
+        out: dict[str, list[dict]] = {"jobs": [], "contacts": [], "attempts": [], "job_success_rates": [],
+                                      "failure_reasons": []}
         for job in self.world.all_jobs(VENDOR, account):
             if job.created_at > now:
                 continue
             deleted = job.deleted_at is not None
-            t = job.deleted_at if deleted else now
+            t = job.shown_at(now)
             b = self.batch(job, t)
             status = CANON_JOB.get(b["queue_status"], "unknown")
             out["jobs"].append({

@@ -18,6 +18,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
+from typing import overload
 
 START = int(datetime(2026, 11, 1, 8, 0, 0, tzinfo=UTC).timestamp())
 NEVER = 2**31 - 1  # "no such time" in the int32 columns (times are relative to the job start)
@@ -80,6 +81,18 @@ LAST = ("Smith", "Garcia", "Chen", "Okafor", "Müller", "Rossi", "Nguyen", "Kowa
 AREA_CODES = ("202", "212", "305", "312", "415", "512", "617", "646", "702", "718", "801", "919")
 
 
+@overload
+def iso(ts: int) -> str: ...
+
+
+@overload
+def iso(ts: None) -> None: ...
+
+
+@overload
+def iso(ts: int | None) -> str | None: ...
+
+
 def iso(ts: int | None) -> str | None:
     """Epoch seconds → ``YYYY-MM-DDTHH:MM:SSZ``; a per-day cache keeps rendering cheap."""
     if ts is None:
@@ -136,6 +149,10 @@ class Job:
     @property
     def stop_at(self) -> int | None:
         return self.contacts.stop_at
+
+    def shown_at(self, now: int) -> int:
+        """The instant the vendor shows the job at: frozen at its deletion, else ``now``."""
+        return now if self.deleted_at is None else self.deleted_at
 
     @property
     def end(self) -> int:
