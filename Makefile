@@ -1,22 +1,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: everything (tests, bench, every extra) and what `make demo` needs (the core, the simulator).
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+INSTALL = $(BIN)/pip install --quiet -c constraints.txt -e
 
-.PHONY: demo test bench lint clean constraints
+.PHONY: demo test bench lint typecheck clean constraints
 
 # constraints.txt: the exact versions the suite last passed with (regenerate: `make constraints`).
-$(STAMP): pyproject.toml constraints.txt
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,dagster]'
+
+$(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(INSTALL) '.[sim]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(INSTALL) '.[dev,sim,report,postgres,dagster]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/callsync demo
 
 # -rs: list skipped tests and why (the PostgreSQL tests skip, saying so, when no server runs; CI=true fails them)
 test: $(STAMP)
+	$(BIN)/mypy pipelines
 	$(BIN)/python -m pytest -n 2 -rs tests
 
 bench: $(STAMP)
@@ -24,6 +34,9 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy pipelines
 
 constraints: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | grep -v '^callsync' > constraints.txt

@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     args.started_at, args.started = datetime.now(UTC), time.monotonic()
     _configure_logging(args.verbose)
     _stop_on_signals()
+    from pipelines.process import tune_before_imports
+
+    tune_before_imports()  # before pyarrow is imported, by any command
     from pipelines.config import ConfigError
     from pipelines.locking import LockHeld
 
@@ -185,10 +188,9 @@ def _print_json(args, code: int, error: str | None, summary: dict) -> None:
 
 def cmd_sync(args) -> int:
     from pipelines import config_check
-    from pipelines.process import tune_before_imports, tuned_for_sync
+    from pipelines.process import tuned_for_sync
 
     config_check.check_sync_config(args.vendors)  # before the sources, pyarrow and DuckDB are imported
-    tune_before_imports()
     from pipelines import report, runner
 
     progress = report.Progress() if sys.stderr.isatty() and not args.json else None
@@ -228,6 +230,10 @@ def cmd_report(args) -> int:
     from pipelines import config_check
 
     config_check.check_files()
+    if args.html:
+        from pipelines import extras
+
+        extras.require("report")
     from pipelines import notebook, report, reporting, runner
 
     path = notebook.warehouse_path(args.duckdb)
@@ -254,7 +260,10 @@ def cmd_simulate(args) -> int:
     """Serve until Ctrl-C (or SIGTERM), after printing what points callsync at it."""
     import threading
 
+    from pipelines import extras
     from pipelines.config import ConfigError
+
+    extras.require("sim")
     from pipelines.simulator import DIALECTS, SimulatorServer, World
 
     world = World(seed=args.seed, jobs_per_account=args.jobs, contacts_per_job=args.contacts)
@@ -323,7 +332,10 @@ def cmd_demo(args) -> int:
     """Run the whole product against the simulator: several syncs as campaigns progress."""
     import duckdb
 
-    from pipelines import report, runner
+    from pipelines import extras, report, runner
+    from pipelines.process import tuned_for_sync
+
+    extras.require("sim")
     from pipelines.simulator import SimulatorServer, World
     from pipelines.vendors import VENDORS
 
@@ -336,7 +348,8 @@ def cmd_demo(args) -> int:
         for cycle in range(args.cycles + 1):
             if cycle:
                 sim.advance(3600)
-            result = runner.sync(None, path)
+            with tuned_for_sync():
+                result = runner.sync(None, path)
             print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)")
             report.print_sync(result)
             if not result.ok:

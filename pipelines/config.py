@@ -6,7 +6,7 @@ so a configuration error is reported before the sources, pyarrow or DuckDB are i
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, TypeVar
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
@@ -52,7 +52,10 @@ class VendorTuning(BaseConfiguration):
     requests_per_minute: Optional[float] = None  # noqa: UP045  (a cap; the vendor's own headers pace below it)
 
 
-def _resolve(spec: BaseConfiguration, *sections: str) -> BaseConfiguration:
+_Spec = TypeVar("_Spec", bound=BaseConfiguration)
+
+
+def _resolve(spec: _Spec, *sections: str) -> _Spec:
     try:
         return resolve_configuration(spec, sections=sections)
     except ConfigurationException as e:

@@ -33,7 +33,7 @@ def _account_names(vendor: str) -> list[str]:
     `SOURCES__<VENDOR>__ACCOUNTS__<NAME>__…` environment variables."""
     names: set[str] = set()
     for accessor in (dlt.secrets, dlt.config):
-        sections = accessor.get(f"sources.{vendor}.accounts")
+        sections: Any = accessor.get(f"sources.{vendor}.accounts")
         if isinstance(sections, Mapping):
             names.update(sections)
     prefix = f"SOURCES__{vendor.upper()}__ACCOUNTS__"
@@ -48,7 +48,7 @@ def _account_config(spec: VendorSpec, section: str, required: bool) -> dict[str,
     """One account's keys, each read at its exact path: an account never sees another's key.
     Optional keys (base_url) fall back to the vendor's section."""
     vendor_section = f"sources.{spec.name}"
-    values = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.required_keys}
+    values: dict[str, Any] = {key: dlt.secrets.get(f"{section}.{key}") for key in spec.required_keys}
     for key in spec.optional_keys:
         values[key] = dlt.secrets.get(f"{section}.{key}") or dlt.secrets.get(f"{vendor_section}.{key}")
     if not required and all(values[k] is None for k in spec.required_keys):
@@ -154,7 +154,7 @@ def near_vendor(name: str) -> str | None:
     return close[0][1] if close and close[0][0] <= NEAR_VENDOR else None
 
 
-def _section_problems(section: dict[str, Any], path: str, known: list[str]) -> Iterator[tuple[str, str]]:
+def _section_problems(section: Mapping[str, Any], path: str, known: list[str]) -> Iterator[tuple[str, str]]:
     for key in section:
         if key not in known:
             yield f"{path}.{key}", _closest(path, key, known)

@@ -21,6 +21,7 @@ from typing import Any
 import dlt
 from dlt.common.destination.reference import Destination
 
+from pipelines import extras
 from pipelines.config import ConfigError, callsync_config
 
 DUCKDB = "duckdb"
@@ -94,11 +95,12 @@ def other_warehouse(name: str) -> Warehouse:
     """A non-DuckDB destination, its credentials resolved by dlt (and checked to be complete)."""
     try:
         factory = Destination.from_reference(name)
+        assert factory is not None  # only None for a None reference
     except Exception:
         raise DestinationError(f"unknown destination {name!r}: use a dlt destination name such as duckdb, "
                                f"postgres, motherduck, bigquery, snowflake, clickhouse") from None
     try:
-        config = factory.configuration(None, accept_partial=True)
+        config = factory.configuration(None, accept_partial=True)  # type: ignore[arg-type]  # None: resolve it
     except Exception as e:
         raise DestinationError(f"destination {name}: {str(e).splitlines()[0]}") from None
     credentials = getattr(config, "credentials", None)
@@ -106,6 +108,8 @@ def other_warehouse(name: str) -> Warehouse:
         env = f"DESTINATION__{name.upper()}__CREDENTIALS"
         raise DestinationError(f"destination {name}: credentials are missing; set [destination.{name}.credentials] "
                                f"in .dlt/secrets.toml or {env}")
+    if name == "postgres":
+        extras.require("postgres")
     location = _location(credentials)
     configured = callsync_config().pipelines_dir
     if configured:

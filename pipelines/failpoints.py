@@ -38,4 +38,4 @@ def arm_load_failpoint() -> None:
         reached("load_complete")
         return original(self, *args, **kwargs)
 
-    Load.complete_package = complete_package
+    setattr(Load, "complete_package", complete_package)  # noqa: B010  # a patch on purpose, for the kill tests

@@ -172,7 +172,7 @@ class _File:
     model: Model
     vendor: str | None
     entity: str | None
-    tree: exp.Expression
+    tree: exp.Expr
 
 
 def _read_models(sql_dir: Path) -> list[_File]:
@@ -303,14 +303,14 @@ def _order(models: dict[str, Model], known: set[str]) -> list[str]:
         raise ModelError(f"{cycle[0]}: dependency cycle {' -> '.join(cycle)}") from None
 
 
-def _parse(sql: str, origin: str) -> exp.Expression:
+def _parse(sql: str, origin: str) -> exp.Expr:
     try:
         return sqlglot.parse_one(sql, read="duckdb")
     except SqlglotError as e:
         raise ModelError(f"{origin}: {' '.join(str(e).split())}") from None
 
 
-def _refs(tree: exp.Expression) -> set[str]:
+def _refs(tree: exp.Expr) -> set[str]:
     """The model relations a parsed model reads (raw vendor tables are not models)."""
     return {f"{t.db.lower()}.{t.name.lower()}" for t in tree.find_all(exp.Table) if t.db.lower() in SCHEMAS}
 

@@ -206,10 +206,11 @@ class Budget:
         """Fit a stated window end to the one tracked: a newer window, the same one, or ours rolled early."""
         tolerance = max(0.05, min(1.0, (self.window or self.window_floor) / 2))
         if self.reset_at is None or ends > self.reset_at + tolerance:
-            adjacent = self.rolled_from is not None and self.rolled_at <= sent_at < self.rolled_from + self.window_floor
-            if adjacent and ends - self.rolled_from > tolerance:
+            rolled_from = self.rolled_from
+            adjacent = rolled_from is not None and self.rolled_at <= sent_at < rolled_from + self.window_floor
+            if rolled_from is not None and adjacent and ends - rolled_from > tolerance:
                 # never below the longest Reset seen: ends rounded up to whole seconds make the distance short
-                self.window = max(ends - self.rolled_from, self.window_floor)
+                self.window = max(ends - rolled_from, self.window_floor)
             self.reset_at = ends
             self.allowance = fresh if fresh is not None else self.limit - self.in_flight if self.limit else None
         elif ends >= self.reset_at - tolerance or (not self.reset_from_header and sent_at >= self.rolled_at):

@@ -128,7 +128,7 @@ def _may_hold_number(text: str, grouped: bool = False) -> bool:
 
 def _splice(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     """`text` with each (start, end, replacement) span, in order, replaced."""
-    parts, end = [], 0
+    parts, end = list[str](), 0
     for start, stop, new in spans:
         parts += (text[end:start], new)
         end = stop

@@ -18,6 +18,8 @@ import dlt
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.schema.typing import TColumnSchema, TDataType, TDeleteInsertStrategyDict, TWriteDisposition
+from dlt.extract.hints import TResourceHints
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
@@ -75,7 +77,7 @@ def _json(v: Any) -> str:
 
 # A sync never yields one key twice in a package (pipelines.source), so dlt's merge skips its
 # ROW_NUMBER() pass over the staging table, the most expensive statement of a load.
-MERGE_DEDUPLICATED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+MERGE_DEDUPLICATED: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "text": _text, "bigint": _bigint, "double": _double, "bool": _bool,
@@ -88,7 +90,7 @@ class Column:
     """One column: where it comes from in the vendor record (`source`, None when injected)."""
 
     name: str
-    type: str
+    type: TDataType
     source: str | None = None
 
 
@@ -99,7 +101,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
-    write_disposition: str = "merge"
+    write_disposition: TWriteDisposition = "merge"
     keep_extra: bool = True
     arrow_schema: pa.Schema = field(init=False, compare=False, repr=False)
     known_sources: frozenset[str] = field(init=False, compare=False, repr=False)
@@ -123,10 +125,10 @@ class Table:
         object.__setattr__(self, "record_keys", tuple(c.name for c in cols if c.source and c.name in self.primary_key))
         object.__setattr__(self, "bigint_sources", frozenset(c.source for c in scalar if c.type == "bigint"))
 
-    def hints(self) -> dict:
+    def hints(self) -> TResourceHints:
         """dlt hints for this table (used as a table variant of the vendor's resource)."""
-        columns = {c.name: {"data_type": c.type, "nullable": c.name not in self.primary_key}
-                   for c in self.columns}
+        columns: dict[str, TColumnSchema] = {
+            c.name: {"data_type": c.type, "nullable": c.name not in self.primary_key} for c in self.columns}
         return dlt.mark.make_hints(
             table_name=self.name,
             write_disposition=MERGE_DEDUPLICATED if self.write_disposition == "merge" else self.write_disposition,
@@ -172,7 +174,7 @@ def _convert_column(values: list[Any], col: Column, problems: dict[int, list[str
             return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
-    convert, out = CONVERTERS[col.type], []
+    convert, out = CONVERTERS[col.type], list[Any]()
     for i, value in enumerate(values):
         if value is None:
             out.append(None)

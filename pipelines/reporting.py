@@ -21,12 +21,14 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-from matplotlib.figure import Figure
 
 from pipelines.notebook import query
+
+if TYPE_CHECKING:  # matplotlib is the [report] extra: imported by the charts only
+    from matplotlib.figure import Figure
 
 FORMATS = ("table", "csv", "json", "markdown")
 SCHEMA = "analytics"
@@ -187,6 +189,8 @@ def print_tables(report: Report, console) -> None:
 # --- charts -----------------------------------------------------------------------------------------
 
 def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(width, height), layout="constrained")
 
 

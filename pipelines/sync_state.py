@@ -85,9 +85,10 @@ class FetchPolicy:
         """The state of a job fetched now: a terminal job freezes once a fetch came `settle_s`
         after its first terminal fetch (at once when `settle_s` is 0)."""
         since = None
+        frozen = False
         if is_terminal:
             since = prev.terminal_fetched_at if prev and prev.terminal_fetched_at else now
-        frozen = is_terminal and (now - since).total_seconds() >= self.settle_s
+            frozen = (now - since).total_seconds() >= self.settle_s
         return JobState(fp, now, frozen, False, terminal_fetched_at=since)
 
     def missing(self, prev: JobState, now: datetime) -> JobState:

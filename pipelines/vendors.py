@@ -37,7 +37,7 @@ class VendorSpec:
 
     def keys_in_file(self) -> dict[str, bool] | None:
         found = importlib.util.find_spec(self.package or f"pipelines.{self.name}")
-        if found is None or not (found.origin or "").endswith(".py"):
+        if found is None or found.origin is None or not found.origin.endswith(".py"):
             return None
         for node in ast.parse(Path(found.origin).read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name == f"{self.name}_source":

@@ -95,6 +95,7 @@ def test_models_without_a_warehouse_is_a_config_error(workdir):
 def test_demo_prints_the_answers(workdir, cycles):
     proc = callsync("demo", "--cycles", str(cycles), cwd=workdir)
     assert proc.returncode == EXIT_OK, proc.stderr
+    assert proc.stderr == ""  # no library warnings on the way
     assert "Jobs (success rate" in proc.stdout and "Top failure reasons" in proc.stdout
     totals = proc.stdout.split("Vendor totals", 1)[1].split("Top failure reasons", 1)[0]
     assert all(vendor in totals for vendor in VENDORS)  # every vendor synced and reported

@@ -61,8 +61,9 @@ def read_envelope(body: Any, endpoint: str) -> Envelope:
         for key, generation in _ENVELOPES:
             records = body.get(key)
             if isinstance(records, list):
-                meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-                return Envelope(generation, records, _total_pages(meta) or _total_pages(body))
+                meta = body.get("meta")
+                meta_pages = _total_pages(meta) if isinstance(meta, dict) else None
+                return Envelope(generation, records, meta_pages or _total_pages(body))
     raise ResponseShapeError(f"{endpoint}: response has none of items, callLogs, data")
 
 
@@ -134,8 +135,8 @@ class DialnexaApi(VendorApi):
         self.generation: str | None = None  # set by the first list page
         self.duration_unit = check_duration_unit(duration_unit)
 
-    @property
-    def jobs_table(self) -> Table:
+    @property  # read-only here: the generation chooses it
+    def jobs_table(self) -> Table:  # type: ignore[override]
         """The generation's `jobs` table; read by the engine after each list page."""
         return settings.JOBS[self.generation or "B"]
 

@@ -83,7 +83,7 @@ class BatchCalls:
                     next(fallback)  # likely): the next walk puts its page boundaries elsewhere
         if self.missing:
             raise IncompleteBatch(
-                f"GET {self.endpoint}: {self.total - self.missing} distinct calls of {self.total} after "
+                f"GET {self.endpoint}: {len(self.seen) + self.anonymous} distinct calls of {self.total} after "
                 f"{self.walks} walks (offset paging repeated or skipped calls); fetched again next run")
 
     def _walk(self, order: settings.CallOrder) -> Iterator[DetailPage]:
