@@ -77,7 +77,8 @@ def _json(v: Any) -> str:
 
 # A sync never yields one key twice in a package (pipelines.source), so dlt's merge skips its
 # ROW_NUMBER() pass over the staging table, the most expensive statement of a load.
-MERGE_DEDUPLICATED: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+MERGE_DEDUPLICATED: TDeleteInsertStrategyDict = {
+    "disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "text": _text, "bigint": _bigint, "double": _double, "bool": _bool,
