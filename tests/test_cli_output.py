@@ -12,6 +12,7 @@ import tomllib
 from datetime import datetime
 
 from pipelines.cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
+from pipelines.vendors import VENDORS
 from tests.conftest import callsync, talkifai_env
 from tests.test_cli import one_line_error
 
@@ -70,7 +71,7 @@ def test_simulate_prints_credentials_that_work(workdir):
         toml, exports = text.split("# or as environment variables")
         (workdir / ".dlt").mkdir()
         (workdir / ".dlt" / "secrets.toml").write_text(toml)
-        assert set(tomllib.loads(toml)["sources"]) == {"talkifai", "vogent", "dialnexa", "weya"}
+        assert set(tomllib.loads(toml)["sources"]) == set(VENDORS)
         proc = callsync("sync", "--duckdb", "a.duckdb", cwd=workdir)
         assert proc.returncode == EXIT_OK, proc.stderr
         (workdir / ".dlt" / "secrets.toml").unlink()

@@ -15,10 +15,10 @@ import pytest
 from pipelines import runner
 from pipelines.cli import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 from pipelines.locking import warehouse_lock
+from pipelines.vendors import VENDORS
 from tests.conftest import assert_vendor_equals_truth, callsync, configure_vendor, talkifai_env
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "dagster_assets.py"
-VENDORS = ["talkifai", "vogent", "dialnexa", "weya"]
 
 
 def requests(sim) -> Counter:
@@ -44,7 +44,7 @@ def sync_both(sim, vendor: str, fresh: Path, kept: Path) -> tuple[Counter, Count
     return made_fresh, requests(sim)
 
 
-@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("vendor", list(VENDORS))
 def test_a_fresh_runner_continues_incrementally(sim, workdir, monkeypatch, vendor):
     """The local pipelines folder (dlt's state, schemas, packages) is deleted before every sync of `fresh`,
     as on a new CI runner or container; its requests must be exactly those of a warehouse synced in

@@ -13,11 +13,13 @@ hold exactly what those imply:
 - `analytics.hourly_success`: finished contacts by the local hour of their last call, in the job's
   time zone (Vogent `schedule.timezone`) or else the report time zone;
 - `analytics.counter_reconciliation`: a row per job; counters compared where they are comparable
-  (sql/seeds/counters_not_comparable.csv), and then equal to the loaded contacts.
+  (sql/seeds/counters_not_comparable.csv), and then equal to the loaded contacts;
+- `analytics.jobs`, `job_progress`, `contacts`, `attempts` and `contact_outcomes`: every vendor status maps to
+  the status, group and failure category written by hand below, never read from `sql/seeds` (a wrong seed row
+  must fail here, not be copied into the expectation).
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections import Counter, defaultdict
@@ -32,7 +34,6 @@ import pytest
 
 from pipelines import runner
 from pipelines.dialnexa import settings as dialnexa_settings
-from pipelines.models import SQL_DIR
 from pipelines.simulator import SimulatorServer, World
 from pipelines.vogent import settings as vogent_settings
 from pipelines.weya import settings as weya_settings
@@ -49,12 +50,60 @@ CASES = {
 COUNTERS = ["total_contacts", "contacts_processed", "successful_calls", "failed_calls"]
 
 
-def status_groups() -> dict[str, str]:
-    with (SQL_DIR / "seeds" / "status_groups.csv").open(newline="") as f:
-        return {r["status"]: r["status_group"] for r in csv.DictReader(f) if r["field"] == "contact_status"}
+# The contact status groups of DESIGN §4, by hand.
+GROUPS = {"completed": "success", **dict.fromkeys(["pending", "queued", "in_progress"], "open"),
+          **dict.fromkeys(["voicemail", "no_answer", "busy", "declined", "timeout", "blocked", "invalid_number",
+                           "carrier_error", "failed"], "failure"),
+          "cancelled": "other", "unknown": "other"}
 
-
-GROUPS = status_groups()
+# Per vendor, by hand from its API docs: each contact (and attempt) status the
+# vendor shows -> (status, status_group, failure category). Where the vendor's status alone does not decide
+# (a Vogent call's system result, a DialNexa failure reason, a Gen B `retry_expired` taking the earlier
+# outcome), every status it may become is a row. No SIP code reaches these vendors' contacts, so a failure's
+# category is the status's.
+FAIL, OPEN = "failure", "open"
+CONTACT_STATUSES = {
+    "vogent": [
+        ("queued", "pending", OPEN, None), ("ringing", "in_progress", OPEN, None),
+        ("in-progress", "in_progress", OPEN, None),
+        ("completed", "completed", "success", None), ("completed", "voicemail", FAIL, "voicemail"),
+        ("completed", "no_answer", FAIL, "no_answer"), ("completed", "busy", FAIL, "busy"),
+        ("completed", "timeout", FAIL, "no_answer"), ("completed", "failed", FAIL, "other"),
+        ("completed", "cancelled", "other", None), ("busy", "busy", FAIL, "busy"),
+        ("no-answer", "no_answer", FAIL, "no_answer"), ("failed", "failed", FAIL, "other"),
+        ("failed", "timeout", FAIL, "no_answer"), ("failed", "no_answer", FAIL, "no_answer"),
+        ("failed", "busy", FAIL, "busy"),
+        ("failed", "voicemail", FAIL, "voicemail"), ("canceled", "cancelled", "other", None),
+    ],
+    "dialnexa": [
+        ("created", "queued", OPEN, None), ("initiated", "queued", OPEN, None), ("sent", "in_progress", OPEN, None),
+        ("received", "in_progress", OPEN, None), ("completed", "completed", "success", None),
+        ("completed", "voicemail", FAIL, "voicemail"), ("did_not_pick", "no_answer", FAIL, "no_answer"),
+        ("no_answer", "no_answer", FAIL, "no_answer"), ("busy", "busy", FAIL, "busy"),
+        ("failed", "failed", FAIL, "other"),
+        ("failed", "invalid_number", FAIL, "invalid_number"), ("failed", "carrier_error", FAIL, "carrier"),
+        ("failed", "blocked", FAIL, "spam_blocked"), ("cancelled", "cancelled", "other", None),
+        ("retry_expired", "no_answer", FAIL, "no_answer"), ("retry_expired", "busy", FAIL, "busy"),
+        ("retry_expired", "unknown", "other", None),  # Gen A: a log of its own, no earlier outcome (DESIGN §4)
+    ],
+    "weya": [
+        (None, "pending", OPEN, None),  # a call record not dialled yet has no outcome
+        ("completed", "completed", "success", None), ("no-answer", "no_answer", FAIL, "no_answer"),
+        ("no_answer", "no_answer", FAIL, "no_answer"), ("busy", "busy", FAIL, "busy"),
+        ("failed", "failed", FAIL, "other"),
+    ],
+}
+# Per vendor, by hand: each job status the vendor lists -> (status, is_terminal).
+JOB_STATUSES = {
+    "vogent": {"INIT": ("pending", False), "ACTIVE": ("running", False), "PAUSED": ("paused", False),
+               "COMPLETE": ("completed", True), "CANCELLED": ("cancelled", True)},
+    "dialnexa": {"queued": ("pending", False), "draft": ("pending", False), "waiting": ("pending", False),
+                 "initiated": ("pending", False), "scheduled": ("scheduled", False), "processing": ("running", False),
+                 "running": ("running", False), "active": ("running", False), "paused": ("paused", False),
+                 "completed": ("completed", True), "failed": ("failed", True), "cancelled": ("cancelled", True),
+                 "deleted": ("cancelled", True)},
+    "weya": {"active": ("running", False), "paused": ("paused", False), "completed": ("completed", True)},
+}
 
 
 @dataclass
@@ -264,3 +313,38 @@ def test_counter_reconciliation_compares_what_is_comparable(synced):
                 assert "total_contacts: " not in not_compared
     if synced.vendor == "dialnexa":
         assert {r[1] for r in rows} & {"pending", "scheduled"} and {r[1] for r in rows} - {"pending", "scheduled"}
+
+
+# --- status mapping ------------------------------------------------------------------------------
+
+def test_contact_statuses_map_as_written_by_hand(synced):
+    """Each (vendor status, status, group, failure category) the contacts show is a row of the hand-written
+    table, each contact's status is the truth's, and the attempts' statuses are rows of the same table."""
+    seen = synced.query("""
+        select distinct contacts.vendor_status, contacts.status, contacts.status_group, outcomes.failure_category
+        from analytics.contacts as contacts
+        inner join analytics.contact_outcomes as outcomes using (vendor, account, job_id, contact_id)
+        where vendor = ?""", [synced.vendor])
+    table = set(CONTACT_STATUSES[synced.vendor])
+    assert set(seen) - table == set()
+    assert {group for _, _, group, _ in seen} >= {"success", "failure", "open"}, "too few statuses to prove much"
+
+    truth = {(c["job_id"], c["contact_id"]): c["status"] for c in synced.truth["contacts"]}
+    loaded = dict(((job, contact), status) for job, contact, status in synced.query(
+        "select job_id, contact_id, status from analytics.contacts where vendor = ?", [synced.vendor]))
+    assert loaded == truth
+
+    attempts = synced.query("select distinct vendor_status, status from analytics.attempts where vendor = ?",
+                            [synced.vendor])
+    assert attempts and set(attempts) - {(vendor_status, status) for vendor_status, status, _, _ in table} == set()
+
+
+def test_job_statuses_map_as_written_by_hand(synced):
+    table = JOB_STATUSES[synced.vendor]
+    jobs = synced.query("select distinct vendor_status, status, is_terminal from analytics.jobs where vendor = ?",
+                        [synced.vendor])
+    assert jobs and {(v, s, t) for v, s, t in jobs} <= {(v, *mapped) for v, mapped in table.items()}
+    progress = synced.query("select distinct vendor_status, status from analytics.job_progress where vendor = ?",
+                            [synced.vendor])
+    assert progress and {(v, s) for v, s in progress} <= {(v, mapped[0]) for v, mapped in table.items()}
+    assert {s for _, s, _ in jobs} >= {"running", "completed"}, "too few statuses to prove much"
