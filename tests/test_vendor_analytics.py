@@ -264,3 +264,19 @@ def test_counter_reconciliation_compares_what_is_comparable(synced):
                 assert "total_contacts: " not in not_compared
     if synced.vendor == "dialnexa":
         assert {r[1] for r in rows} & {"pending", "scheduled"} and {r[1] for r in rows} - {"pending", "scheduled"}
+
+
+# --- first and last call -----------------------------------------------------------------------
+
+def test_jobs_first_and_last_call_are_the_attempts_min_and_max(synced):
+    """Every job that placed a call has first_call_at / last_call_at, the earliest and latest start of its
+    placed attempts (this vendor has attempt records); a job without calls has neither."""
+    got = synced.query("""
+        select j.job_id, j.first_call_at, j.last_call_at, min(a.started_at), max(a.started_at)
+        from analytics.jobs as j
+        left join analytics.attempts as a
+            on a.vendor = j.vendor and a.account = j.account and a.job_id = j.job_id
+            and a.status not in ('pending', 'queued')
+        where j.vendor = ? group by all""", [synced.vendor])
+    assert sum(first is not None for _, first, *_ in got) >= len(got) // 2
+    assert [r for r in got if (r[1], r[2]) != (r[3], r[4])] == []
