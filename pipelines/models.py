@@ -16,7 +16,8 @@ module decides what to run and in which order:
   `sql/vendor_entities.csv`, `int_<entity>__unioned`: each loaded vendor's `int_<vendor>__<entity>`
   (else `stg_<vendor>__<entity>`) with exactly the declared columns and types. A union always exists,
   empty when no vendor provides the entity, so cross-vendor models are written once;
-- `sql/core/*.sql` and `sql/marts/*.sql` -> tables in `analytics`; `sql/views/*.sql` -> views there.
+- `sql/core/*.sql` and `sql/marts/*.sql` -> tables in `analytics`; `sql/views/*.sql` -> views there;
+- `sql/columns.csv` -> a comment on every described column of `analytics` (pipelines.column_docs).
 
 The order comes from the relations each model reads, taken from sqlglot's parse. Everything is rebuilt
 in one transaction: a reader sees the previous build or the new one.
@@ -43,6 +44,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
+from pipelines import column_docs
 from pipelines.vendors import VENDORS
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ class Plan:
     models: dict[str, Model]
     order: list[str]
     known: set[str]  # every relation this sql/ can produce, built or not
+    descriptions: dict[str, dict[str, str]] = field(default_factory=dict)  # analytics relation -> column -> text
 
 
 # --- the planner ---------------------------------------------------------------------------------
@@ -132,7 +135,7 @@ def make_plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callab
              | {f"{INTERMEDIATE}.int_{e}__unioned" for e in entities})
     if len(by_name) < len(models):
         raise ModelError(f"{_duplicate(models).origin}: {_duplicate(models).relation} is generated")
-    return Plan(seeds, by_name, _order(by_name, known), known)
+    return Plan(seeds, by_name, _order(by_name, known), known, column_docs.read(sql_dir))
 
 
 def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
@@ -149,6 +152,8 @@ def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
             continue
         warehouse.create(model)
         built.add(name)
+        if name.startswith(f"{ANALYTICS}."):
+            warehouse.describe(name, plan.descriptions.get(name.split(".", 1)[1], {}))
     for stale in sorted(plan.known - built):
         warehouse.drop(stale)
     return {n: warehouse.count(n) for n in plan.order if n in built and n.startswith(f"{ANALYTICS}.")}
@@ -427,6 +432,14 @@ class Warehouse:
     def count(self, relation: str) -> int:
         return self.run(f"select count(*) from {relation}", relation)[0][0]
 
+    def describe(self, relation: str, descriptions: dict[str, str]) -> None:
+        """Each column's description (sql/columns.csv) as its comment, where the warehouse has column comments."""
+        if self.dialect not in _COLUMN_COMMENTS:
+            return
+        for column, text in descriptions.items():
+            self.execute(f"comment on column {relation}.{column} is '{_quote(text)}'",
+                         f"sql/columns.csv: {relation}.{column}")
+
 
 class DuckDBWarehouse(Warehouse):
     def __init__(self, con: duckdb.DuckDBPyConnection):
@@ -479,6 +492,8 @@ class DuckDBWarehouse(Warehouse):
 # How to set the session time zone, per sqlglot dialect (`{tz}` is quoted already).
 _SET_TIMEZONE = {"postgres": "set time zone {tz}", "redshift": "set timezone to {tz}",
                  "snowflake": "alter session set timezone = {tz}", "duckdb": "set TimeZone = {tz}"}
+# Dialects with `comment on column <relation>.<column> is '<text>'`, for views too.
+_COLUMN_COMMENTS = {"duckdb", "postgres"}
 # Dialects whose views are bound to the relations they read: dropping those needs `cascade`.
 _BOUND_VIEWS = {"postgres", "redshift"}
 

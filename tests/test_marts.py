@@ -154,7 +154,7 @@ def test_is_a_table_with_rows(con, relation):
     ("failure_categories", "failure_category", CATEGORIES),
     ("contact_outcomes", "failure_category", CATEGORIES),
     ("contact_outcomes", "status_group", ["success", "failure", "open", "other"]),
-    ("attempt_outcomes", "outcome", ["success", "failure", "open", "other"]),
+    ("attempt_outcomes", "status_group", ["success", "failure", "open", "other"]),
     ("job_progress", "status", JOB_STATUSES),
     ("counter_reconciliation", "job_status", JOB_STATUSES),
 ])
@@ -381,7 +381,7 @@ def test_job_timezone_and_recorded_attempts(tmp_path):
         ('default', 'j1', 'c3', 1, 'busy', 'busy', '486', '2025-03-03 09:40+00', 5)""")
     sql_dir = vendor_sql_dir(tmp_path, "zoned")
     build_models(con, [*REGISTERED_VENDORS, "zoned"], timezone="UTC", sql_dir=sql_dir)
-    assert rows(con, "select job_id, local_timezone from analytics.contact_outcomes "
+    assert rows(con, "select job_id, timezone from analytics.contact_outcomes "
                      "group by all order by all") == [("j1", "Asia/Tokyo"), ("j2", "UTC"), ("j3", "UTC")]
     # Tokyo is UTC+9: j1's Monday 09:xx/10:xx calls are Monday 18:xx/19:xx, c8's 23:30 is Tuesday 08:30
     assert rows(con, "select day_name, hour_of_day, contacts_finished from analytics.hourly_success "

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines import column_docs
 from pipelines.models import REGISTERED_VENDORS, SQL_DIR, ModelError, build_models, unknown_statuses
 
 # The contract of DESIGN §4, written out here on purpose: the tests must not derive it from the code.
@@ -20,7 +21,8 @@ CONTRACT = {
     "jobs": ["vendor", "account", "job_id", "name", "status", "vendor_status", "is_terminal", "is_deleted",
              "agent_id", "created_at", "scheduled_start_at", "started_at", "completed_at", "total_contacts",
              "contacts_processed", "successful_calls", "failed_calls", "last_synced_at", "timezone",
-             "sync_status", "sync_error"],  # sync_status, sync_error: added (how complete the loaded rows are)
+             "sync_status", "sync_error",  # sync_status, sync_error: added (how complete the loaded rows are)
+             "first_call_at", "last_call_at"],  # added: when the job's calls were placed, for every vendor
     "contacts": ["vendor", "account", "job_id", "contact_id", "phone_number", "status", "vendor_status",
                  "is_terminal", "attempt_count", "error_code", "failure_reason", "last_attempt_at",
                  "completed_at", "call_duration_s", "last_synced_at", "pii_mode",  # pii_mode: added (pipelines/pii.py)
@@ -164,7 +166,8 @@ TYPES = {
     "jobs": {"is_terminal": "BOOLEAN", "is_deleted": "BOOLEAN", "created_at": "TIMESTAMP WITH TIME ZONE",
              "scheduled_start_at": "TIMESTAMP WITH TIME ZONE", "started_at": "TIMESTAMP WITH TIME ZONE",
              "completed_at": "TIMESTAMP WITH TIME ZONE", "total_contacts": "BIGINT", "contacts_processed": "BIGINT",
-             "successful_calls": "BIGINT", "failed_calls": "BIGINT", "last_synced_at": "TIMESTAMP WITH TIME ZONE"},
+             "successful_calls": "BIGINT", "failed_calls": "BIGINT", "last_synced_at": "TIMESTAMP WITH TIME ZONE",
+             "first_call_at": "TIMESTAMP WITH TIME ZONE", "last_call_at": "TIMESTAMP WITH TIME ZONE"},
     "contacts": {"is_terminal": "BOOLEAN", "attempt_count": "BIGINT", "last_attempt_at": "TIMESTAMP WITH TIME ZONE",
                  "completed_at": "TIMESTAMP WITH TIME ZONE", "call_duration_s": "DOUBLE",
                  "last_synced_at": "TIMESTAMP WITH TIME ZONE"},
@@ -595,3 +598,45 @@ def test_no_two_sql_files_share_six_lines():
             if first != path:
                 shared.append((first.name, path.name, window[0]))
     assert shared == []
+
+
+# --- column descriptions -----------------------------------------------------------------------
+
+def test_every_analytics_column_has_its_description_as_comment(con):
+    """sql/columns.csv describes exactly the columns of every analytics relation, in their order, and
+    each description reaches the warehouse as the column's comment."""
+    built = rows(con, "select table_name, column_name, comment from duckdb_columns() "
+                      "where schema_name = 'analytics' order by table_name, column_index")
+    described = column_docs.read()
+    by_relation: dict[str, list[str]] = {}
+    for relation, column, _ in built:
+        by_relation.setdefault(relation, []).append(column)
+    assert {r: list(c) for r, c in described.items()} == by_relation
+    assert [(r, c) for r, c, comment in built if comment != described[r][c] or not comment.strip()] == []
+    texts = [t for columns in described.values() for t in columns.values()]
+    assert all("\n" not in t and len(t) <= 200 for t in texts)
+
+
+def test_alike_contract_columns_say_what_separates_them():
+    described = column_docs.read()
+    assert "vendor's" in described["jobs"]["total_contacts"]
+    assert "job_success_rates.contacts_total counts loaded rows" in described["jobs"]["total_contacts"]
+    assert "jobs.total_contacts is the vendor's counter" in described["job_success_rates"]["contacts_total"]
+    assert "counted" in described["job_success_rates"]["contacts_total"]
+
+
+def test_sql_readme_shows_the_column_descriptions():
+    readme = (SQL_DIR / "README.md").read_text()
+    assert column_docs.updated_readme(readme, column_docs.read()) == readme, \
+        "sql/README.md is out of date: run python -m pipelines.column_docs"
+    assert "| `total_contacts` | the vendor's own counter of the job's contacts" in readme
+
+
+def test_a_described_column_that_does_not_exist_is_an_error(tmp_path):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql_dir)
+    with (sql_dir / "columns.csv").open("a") as f:
+        f.write("jobs,no_such_column,a column that is gone\n")
+    con = make_raw(tmp_path / "w.duckdb")
+    with pytest.raises(ModelError, match=r"sql/columns.csv: analytics.jobs.no_such_column"):
+        build_models(con, REGISTERED_VENDORS, sql_dir=sql_dir)

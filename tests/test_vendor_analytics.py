@@ -74,13 +74,14 @@ CONTACT_STATUSES = {
         ("failed", "timeout", FAIL, "no_answer"), ("failed", "no_answer", FAIL, "no_answer"),
         ("failed", "busy", FAIL, "busy"),
         ("failed", "voicemail", FAIL, "voicemail"), ("canceled", "cancelled", "other", None),
+        ("completed", "failed", FAIL, "carrier"), ("failed", "failed", FAIL, "carrier"),  # RATE_LIMITED
     ],
     "dialnexa": [
         ("created", "queued", OPEN, None), ("initiated", "queued", OPEN, None), ("sent", "in_progress", OPEN, None),
         ("received", "in_progress", OPEN, None), ("completed", "completed", "success", None),
         ("completed", "voicemail", FAIL, "voicemail"), ("did_not_pick", "no_answer", FAIL, "no_answer"),
         ("no_answer", "no_answer", FAIL, "no_answer"), ("busy", "busy", FAIL, "busy"),
-        ("failed", "failed", FAIL, "other"),
+        ("failed", "failed", FAIL, "other"), ("failed", "failed", FAIL, "platform"),  # system_failure
         ("failed", "invalid_number", FAIL, "invalid_number"), ("failed", "carrier_error", FAIL, "carrier"),
         ("failed", "blocked", FAIL, "spam_blocked"), ("cancelled", "cancelled", "other", None),
         ("retry_expired", "no_answer", FAIL, "no_answer"), ("retry_expired", "busy", FAIL, "busy"),
@@ -348,3 +349,19 @@ def test_job_statuses_map_as_written_by_hand(synced):
                             [synced.vendor])
     assert progress and {(v, s) for v, s in progress} <= {(v, mapped[0]) for v, mapped in table.items()}
     assert {s for _, s, _ in jobs} >= {"running", "completed"}, "too few statuses to prove much"
+
+
+# --- first and last call -----------------------------------------------------------------------
+
+def test_jobs_first_and_last_call_are_the_attempts_min_and_max(synced):
+    """Every job that placed a call has first_call_at / last_call_at, the earliest and latest start of its
+    placed attempts (this vendor has attempt records); a job without calls has neither."""
+    got = synced.query("""
+        select j.job_id, j.first_call_at, j.last_call_at, min(a.started_at), max(a.started_at)
+        from analytics.jobs as j
+        left join analytics.attempts as a
+            on a.vendor = j.vendor and a.account = j.account and a.job_id = j.job_id
+            and a.status not in ('pending', 'queued')
+        where j.vendor = ? group by all""", [synced.vendor])
+    assert sum(first is not None for _, first, *_ in got) >= len(got) // 2
+    assert [r for r in got if (r[1], r[2]) != (r[3], r[4])] == []

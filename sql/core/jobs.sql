@@ -6,6 +6,11 @@
 --                (sync_state.fetched_at): it keeps the rows of that fetch; 'incomplete' when it was never
 --                fetched completely (no sync_state row with a fetched_at)
 --   sync_error   that latest error, for a job that is not 'ok'
+-- and when its calls were placed, for every vendor (started_at / completed_at are the vendor's own and
+-- NULL where it has none):
+--   first_call_at / last_call_at  the earliest / latest start of a placed attempt (analytics.attempts, its
+--                status not pending or queued) where the job has attempt records, else the earliest / latest
+--                last_attempt_at of its contacts (TalkifAI: a contact's own call time); NULL before any call
 
 with
 
@@ -32,6 +37,19 @@ latest_errors as (
     qualify row_number() over (partition by vendor, account, job_id order by occurred_at desc) = 1
 ),
 
+attempt_times as (
+    select vendor, account, job_id, min(started_at) as first_call_at, max(started_at) as last_call_at
+    from analytics_intermediate.int_attempts__unioned
+    where status not in ('pending', 'queued')
+    group by vendor, account, job_id
+),
+
+contact_times as (
+    select vendor, account, job_id, min(last_attempt_at) as first_call_at, max(last_attempt_at) as last_call_at
+    from analytics_intermediate.int_contacts__unioned
+    group by vendor, account, job_id
+),
+
 checked as (
     select
         jobs.*,
@@ -42,7 +60,9 @@ checked as (
             when latest_errors.occurred_at > sync_state.fetched_at then 'stale'
             else 'ok'
         end as sync_status,
-        latest_errors.error as latest_error
+        latest_errors.error as latest_error,
+        coalesce(attempt_times.first_call_at, contact_times.first_call_at) as first_call_at,
+        coalesce(attempt_times.last_call_at, contact_times.last_call_at) as last_call_at
     from jobs
     left join status_map
         on status_map.vendor = jobs.vendor
@@ -55,6 +75,14 @@ checked as (
         on latest_errors.vendor = jobs.vendor
         and latest_errors.account = jobs.account
         and latest_errors.job_id = jobs.job_id
+    left join attempt_times
+        on attempt_times.vendor = jobs.vendor
+        and attempt_times.account = jobs.account
+        and attempt_times.job_id = jobs.job_id
+    left join contact_times
+        on contact_times.vendor = jobs.vendor
+        and contact_times.account = jobs.account
+        and contact_times.job_id = jobs.job_id
 ),
 
 final as (
@@ -79,7 +107,9 @@ final as (
         checked.last_synced_at,
         checked.timezone,
         checked.sync_status,
-        case when checked.sync_status <> 'ok' then checked.latest_error end as sync_error
+        case when checked.sync_status <> 'ok' then checked.latest_error end as sync_error,
+        checked.first_call_at,
+        checked.last_call_at
     from checked
     left join status_groups on status_groups.status = checked.status
 )

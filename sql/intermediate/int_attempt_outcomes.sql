@@ -1,5 +1,5 @@
 -- int_attempt_outcomes (published as analytics.attempt_outcomes): one row per (vendor, account, job_id,
--- contact_id, attempt_number) for the attempts each contact received. outcome is the status group (success,
+-- contact_id, attempt_number) for the attempts each contact received. status_group is the status group (success,
 -- failure, open, other). A contact with attempt records (analytics.attempts) passes them through
 -- (is_recorded = true). A contact called (attempt_count > 0) without records -- TalkifAI exposes only
 -- attemptCount -- has its attempts implied (is_recorded = false): attempts before the last were retried, so
@@ -16,7 +16,7 @@ recorded as (
         attempts.contact_id,
         attempts.attempt_number,
         attempts.status,
-        coalesce(status_groups.status_group, 'other') as outcome,
+        coalesce(status_groups.status_group, 'other') as status_group,
         true as is_recorded
     from analytics.attempts as attempts
     left join analytics_seeds.status_groups as status_groups
@@ -52,7 +52,7 @@ implied as (
             when attempt_numbers.attempt_number < contacts.attempt_count then 'failure'
             when contacts.status = 'queued' then 'failure'
             else contacts.status_group
-        end as outcome,
+        end as status_group,
         false as is_recorded
     from unrecorded_contacts as contacts,
         range(1, contacts.attempt_count + 1) as attempt_numbers(attempt_number)

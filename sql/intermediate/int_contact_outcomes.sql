@@ -4,14 +4,16 @@
 -- contact finished and the local time of its last call. Deleted jobs' contacts are kept (flagged);
 -- the marts keep only job_is_reported ones (int_reported_jobs).
 --   failure_category (failure-group contacts only): the SIP code's category from seeds/sip_codes.csv
---     where the contact's error_code is a known code, else the canonical status's category from
---     seeds/failure_status_categories.csv (the vendors' end reasons are already folded into the status),
---     else 'other'. failure_category_source says which one decided ('sip_code' or 'status').
---   finished_at (contacts that are not open): completed_at, else last_attempt_at, else last_synced_at
---     (a vendor that gives no time: when the outcome was seen).
---   local_timezone: the job's time zone where the vendor gives a valid one, else the session time zone,
+--     where the contact's error_code is a known code, else the category of the vendor's failure reason
+--     from seeds/failure_reason_categories.csv (a `like` pattern per vendor), else the canonical status's
+--     category from seeds/failure_status_categories.csv (most end reasons are already folded into the
+--     status), else 'other': only a bare `failed`, with no code and no reason that says more, is 'other'.
+--     failure_category_source says which one decided ('sip_code', 'failure_reason' or 'status').
+--   completed_at (contacts that are not open): contacts.completed_at, else last_attempt_at, else
+--     last_synced_at (a vendor that gives no time: when the outcome was seen).
+--   timezone: the job's time zone where the vendor gives a valid one, else the session time zone,
 --     which the model runner sets to [callsync] report_timezone (default UTC).
---   last_attempt_local_at: last_attempt_at as a wall-clock time in local_timezone.
+--   last_attempt_local_at: last_attempt_at as a wall-clock time in timezone.
 
 with
 
@@ -27,7 +29,7 @@ jobs as (
         jobs.agent_id,
         jobs.is_deleted,
         reported.job_id is not null as is_reported,
-        coalesce(time_zones.name, current_setting('TimeZone')) as local_timezone
+        coalesce(time_zones.name, current_setting('TimeZone')) as timezone
     from analytics.jobs as jobs
     left join time_zones on time_zones.name = jobs.timezone
     left join analytics_intermediate.int_reported_jobs as reported
@@ -46,6 +48,11 @@ status_categories as (
     from analytics_seeds.failure_status_categories
 ),
 
+reason_categories as (
+    select vendor, reason_pattern, category
+    from analytics_seeds.failure_reason_categories
+),
+
 contacts as (
     select
         contacts.vendor,
@@ -60,6 +67,12 @@ contacts as (
         contacts.completed_at,
         contacts.last_synced_at,
         sip_codes.category as sip_category,
+        (
+            select min(reason_categories.category)
+            from reason_categories
+            where reason_categories.vendor = contacts.vendor
+                and contacts.failure_reason like reason_categories.reason_pattern
+        ) as reason_category,
         status_categories.category as status_category
     from analytics.contacts as contacts
     left join sip_codes on sip_codes.code = trim(contacts.error_code)
@@ -80,11 +93,12 @@ final as (
         contacts.error_code,
         case
             when contacts.status_group = 'failure'
-                then coalesce(contacts.sip_category, contacts.status_category, 'other')
+                then coalesce(contacts.sip_category, contacts.reason_category, contacts.status_category, 'other')
         end as failure_category,
         case
             when contacts.status_group <> 'failure' then null
             when contacts.sip_category is not null then 'sip_code'
+            when contacts.reason_category is not null then 'failure_reason'
             else 'status'
         end as failure_category_source,
         contacts.attempt_count,
@@ -92,9 +106,9 @@ final as (
         case
             when contacts.status_group <> 'open'
                 then coalesce(contacts.completed_at, contacts.last_attempt_at, contacts.last_synced_at)
-        end as finished_at,
-        jobs.local_timezone,
-        timezone(jobs.local_timezone, contacts.last_attempt_at) as last_attempt_local_at
+        end as completed_at,
+        jobs.timezone,
+        timezone(jobs.timezone, contacts.last_attempt_at) as last_attempt_local_at
     from contacts
     inner join jobs
         on jobs.vendor = contacts.vendor

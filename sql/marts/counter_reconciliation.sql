@@ -5,7 +5,7 @@
 -- or a counter means something other than its documentation says. A counter the vendor does not have
 -- is NULL, and so is its difference.
 --   contacts_total      every loaded contact        vs total_contacts
---   contacts_processed  contacts no longer open      vs contacts_processed
+--   contacts_not_open   contacts no longer open      vs contacts_processed
 --   successes           success-group contacts       vs successful_calls
 --   failures            failure-group contacts       vs failed_calls
 -- A counter that by definition counts something else than its contacts-side count is not compared: its
@@ -72,7 +72,7 @@ per_job as (
         job_success_rates.account,
         job_success_rates.job_id,
         job_success_rates.contacts_total,
-        job_success_rates.contacts_total - job_success_rates.contacts_open as contacts_processed,
+        job_success_rates.contacts_total - job_success_rates.contacts_open as contacts_not_open,
         job_success_rates.successes,
         job_success_rates.failures,
         contacts_synced.contacts_synced_at
@@ -94,7 +94,7 @@ compared as (
         jobs.total_contacts as vendor_total_contacts,
         coalesce(per_job.contacts_total, 0) as contacts_total,
         jobs.contacts_processed as vendor_contacts_processed,
-        coalesce(per_job.contacts_processed, 0) as contacts_processed,
+        coalesce(per_job.contacts_not_open, 0) as contacts_not_open,
         jobs.successful_calls as vendor_successful_calls,
         coalesce(per_job.successes, 0) as successes,
         jobs.failed_calls as vendor_failed_calls,
@@ -123,7 +123,7 @@ checked as (
         compared.*,
         case when total_contacts_reason is null then vendor_total_contacts - contacts_total end
             as total_contacts_diff,
-        case when contacts_processed_reason is null then vendor_contacts_processed - contacts_processed end
+        case when contacts_processed_reason is null then vendor_contacts_processed - contacts_not_open end
             as contacts_processed_diff,
         case when successful_calls_reason is null then vendor_successful_calls - successes end
             as successful_calls_diff,
@@ -143,7 +143,7 @@ final as (
         contacts_total,
         total_contacts_diff,
         vendor_contacts_processed,
-        contacts_processed,
+        contacts_not_open,
         contacts_processed_diff,
         vendor_successful_calls,
         successes,

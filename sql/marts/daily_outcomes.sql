@@ -1,5 +1,5 @@
 -- daily_outcomes: one row per (vendor, account, agent_id, day) over the finished contacts of jobs that
--- are not deleted. day = the calendar date of finished_at (see intermediate/int_contact_outcomes.sql) in the
+-- are not deleted. day = the calendar date of completed_at (see intermediate/int_contact_outcomes.sql) in the
 -- report time zone ([callsync] report_timezone, the session time zone). A NULL agent_id is a group of
 -- its own. contacts_finished = successes + failures (the success_rate denominator); the failures_*
 -- columns split failures by failure_category and sum to failures.
@@ -12,7 +12,7 @@ outcomes as (
         vendor,
         account,
         agent_id,
-        cast(finished_at as date) as day,
+        cast(completed_at as date) as day,
         status_group,
         failure_category
     from analytics_intermediate.int_contact_outcomes

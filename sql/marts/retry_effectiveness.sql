@@ -26,7 +26,7 @@ attempts as (
         job_id,
         contact_id,
         attempt_number,
-        outcome
+        status_group
     from analytics_intermediate.int_attempt_outcomes
 ),
 
@@ -37,8 +37,8 @@ per_attempt as (
         job_id,
         attempt_number,
         count(distinct contact_id) as contacts_reached,
-        count(*) filter (where outcome = 'success') as successes,
-        count(*) filter (where outcome = 'failure') as failures
+        count(*) filter (where status_group = 'success') as successes,
+        count(*) filter (where status_group = 'failure') as failures
     from attempts
     group by vendor, account, job_id, attempt_number
 ),
