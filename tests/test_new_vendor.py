@@ -8,7 +8,8 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from pipelines import models, report, runner
+from pipelines import models, runner
+from pipelines.cli import output
 from pipelines.vendors import VENDORS, VendorSpec
 from tests.conftest import truth_rows, warehouse_rows
 
@@ -80,7 +81,7 @@ def test_a_vendor_added_outside_the_repository_lands_in_analytics(sim, workdir, 
 
 def test_unknown_status_line_names_vendor_value_and_seed(capsys):
     result = runner.SyncResult(unknown_statuses=[("acme", "contact_status", "connected", 3)])
-    report.print_models(result)
+    output.print_models(result)
     err = capsys.readouterr().err
     assert "acme: 3 rows with unmapped contact_status 'connected'" in err
     assert "status_map_acme.csv" in err

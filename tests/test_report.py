@@ -13,8 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import cli, reporting, runner
+from pipelines import cli, report, runner
+from pipelines.report import queries
 from pipelines.simulator import SimulatorServer, World
+from pipelines.vendors import VENDORS
 from tests.conftest import callsync, configure_talkifai
 
 
@@ -119,8 +121,8 @@ def test_html_is_self_contained_with_a_chart_per_section(db, tmp_path, capsys):
     assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.IGNORECASE) == []
     assert "<script" not in text and "@import" not in text
     sections = re.findall(r"<section>(.*?)</section>", text, re.DOTALL)
-    assert len(sections) == len(reporting.CHARTS)
-    for (title, _, _), section in zip(reporting.CHARTS, sections, strict=True):
+    assert len(sections) == len(report.CHARTS)
+    for (title, _, _), section in zip(report.CHARTS, sections, strict=True):
         assert title in section
         assert re.search(r'<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]{200,}"', section), title
     for (job_id,) in query(db, "select job_id from analytics.job_success_rates"):
@@ -161,8 +163,8 @@ def test_report_waits_for_a_sync_to_finish_its_load(db):
 def test_report_reads_through_the_notebook_helper(db, capsys, monkeypatch):
     """Every query of the report opens the file read-only for itself and closes it (pipelines.notebook.query)."""
     seen = []
-    real = reporting.query
-    monkeypatch.setattr(reporting, "query", lambda sql, params=None, **kw: seen.append(kw) or real(sql, params, **kw))
+    real = queries.query
+    monkeypatch.setattr(queries, "query", lambda sql, params=None, **kw: seen.append(kw) or real(sql, params, **kw))
     code, _, _ = run_report(capsys, "--duckdb", str(db), "--html", str(db.parent / "r.html"))
     assert code == 0 and len(seen) >= 5 and all(Path(kw["duckdb"]) == db for kw in seen)
 
@@ -173,3 +175,16 @@ def _hold_for_writing(db: Path, seconds: float) -> subprocess.Popen:
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "open"
     return holder
+
+
+def test_the_report_imports_neither_the_sync_nor_the_sources():
+    """`pipelines.report` reads analytics.* only: importing it loads no runner, engine or vendor source."""
+    code = ("import sys, pipelines.report, pipelines.report.charts, pipelines.report.render; "
+            "print('\\n'.join(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    loaded = set(proc.stdout.split())
+    assert {"pipelines.report.queries", "pipelines.report.charts", "pipelines.report.render"} <= loaded
+    sources = {f"pipelines.{name}" for name in VENDORS}
+    assert [m for m in loaded if m.startswith(("pipelines.runner", "pipelines.engine", "pipelines.models"))
+            or m in sources] == []

@@ -189,9 +189,10 @@ def cmd_sync(args) -> int:
 
     config_check.check_sync_config(args.vendors)  # before the sources, pyarrow and DuckDB are imported
     tune_before_imports()
-    from pipelines import report, runner
+    from pipelines import runner
+    from pipelines.cli import output
 
-    progress = report.Progress() if sys.stderr.isatty() and not args.json else None
+    progress = output.Progress() if sys.stderr.isatty() and not args.json else None
     try:
         with tuned_for_sync():
             result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
@@ -201,10 +202,10 @@ def cmd_sync(args) -> int:
             progress.close()
     code = EXIT_OK if result.ok else EXIT_PARTIAL
     if args.json:
-        report.print_failures(result)
-        _print_json(args, code, None, report.sync_summary(result))
+        output.print_failures(result)
+        _print_json(args, code, None, output.sync_summary(result))
     else:
-        report.print_sync(result, verbose=args.verbose)
+        output.print_sync(result, verbose=args.verbose)
     return code
 
 
@@ -212,14 +213,15 @@ def cmd_models(args) -> int:
     from pipelines import config_check
 
     config_check.check_files()
-    from pipelines import report, runner
+    from pipelines import runner
+    from pipelines.cli import output
 
     warehouse = runner.resolve_warehouse(args.destination, args.duckdb)
     if warehouse.is_duckdb:
         runner.destinations.existing_duckdb(args.duckdb)  # says where it was looked for
     result = runner.SyncResult()
     runner.build_models(warehouse, result)
-    report.print_models(result)
+    output.print_models(result)
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
@@ -228,24 +230,25 @@ def cmd_report(args) -> int:
     from pipelines import config_check
 
     config_check.check_files()
-    from pipelines import notebook, report, reporting, runner
+    from pipelines import notebook, report, runner
+    from pipelines.cli import output
 
     path = notebook.warehouse_path(args.duckdb)
     html = Path(args.html) if args.html else None
     if html and not html.parent.is_dir():
         raise runner.ConfigError(f"cannot write {html}: {html.parent} is not a directory")
     try:
-        answers = reporting.load_report(path)
-    except reporting.ReportError as e:
+        answers = report.load_report(path)
+    except report.ReportError as e:
         raise runner.ConfigError(str(e)) from None
     if html:
-        reporting.write_html(path, answers, html, source=path.name)
+        report.write_html(path, answers, html, source=path.name)
         print(f"wrote {html}", file=sys.stderr)
     fmt = args.format or (None if html else "table")
     if fmt == "table":
-        reporting.print_tables(answers, report.out)
+        report.print_tables(answers, output.out)
     elif fmt is not None:
-        renderer = {"csv": reporting.to_csv, "json": reporting.to_json, "markdown": reporting.to_markdown}[fmt]
+        renderer = {"csv": report.to_csv, "json": report.to_json, "markdown": report.to_markdown}[fmt]
         sys.stdout.write(renderer(answers).rstrip("\n") + "\n")
     return EXIT_OK
 
@@ -323,7 +326,8 @@ def cmd_demo(args) -> int:
     """Run the whole product against the simulator: several syncs as campaigns progress."""
     import duckdb
 
-    from pipelines import report, runner
+    from pipelines import runner
+    from pipelines.cli import output
     from pipelines.simulator import SimulatorServer, World
     from pipelines.vendors import VENDORS
 
@@ -338,12 +342,12 @@ def cmd_demo(args) -> int:
                 sim.advance(3600)
             result = runner.sync(None, path)
             print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)")
-            report.print_sync(result)
+            output.print_sync(result)
             if not result.ok:
                 return EXIT_PARTIAL
     con = duckdb.connect(str(path), read_only=True)
     try:
-        report.print_answers(con)
+        output.print_answers(con)
     finally:
         con.close()
     _print_demo_next_steps(path)
@@ -363,6 +367,3 @@ def _print_demo_next_steps(path: Path) -> None:
 
 COMMANDS = {"sync": cmd_sync, "models": cmd_models, "report": cmd_report, "simulate": cmd_simulate,
             "demo": cmd_demo}
-
-if __name__ == "__main__":
-    sys.exit(main())

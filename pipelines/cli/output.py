@@ -99,9 +99,9 @@ def print_models(result: SyncResult) -> None:
 
 def print_answers(con) -> None:
     """What the demo ends with: `callsync report`'s tables, then the most common failure reasons."""
-    from pipelines import reporting
+    from pipelines import report
 
-    reporting.print_tables(reporting.load_report(con), out)
+    report.print_tables(report.load_report(con), out)
     reasons = con.execute("""
         select status, coalesce(error_code, ''), coalesce(failure_reason, ''), sum(contacts) as n,
                sum(contacts) / sum(sum(contacts)) over () as share
