@@ -196,7 +196,9 @@ def cmd_sync(args) -> int:
     try:
         with tuned_for_sync():
             result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
-                                 on_progress=progress.update if progress else None, destination=args.destination)
+                                 on_progress=progress.update if progress else None, destination=args.destination,
+                                 on_finished=None if args.json else
+                                 lambda run: output.print_vendor(run, args.verbose, progress))
     finally:
         if progress:
             progress.close()
@@ -205,7 +207,7 @@ def cmd_sync(args) -> int:
         output.print_failures(result)
         _print_json(args, code, None, output.sync_summary(result))
     else:
-        output.print_sync(result, verbose=args.verbose)
+        output.print_models(result)
     return code
 
 
@@ -324,8 +326,6 @@ def _clear_demo_warehouse(path: Path) -> None:
 
 def cmd_demo(args) -> int:
     """Run the whole product against the simulator: several syncs as campaigns progress."""
-    import duckdb
-
     from pipelines import runner
     from pipelines.cli import output
     from pipelines.simulator import SimulatorServer, World
@@ -340,16 +340,12 @@ def cmd_demo(args) -> int:
         for cycle in range(args.cycles + 1):
             if cycle:
                 sim.advance(3600)
-            result = runner.sync(None, path)
-            print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)")
-            output.print_sync(result)
+            print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)", flush=True)
+            result = runner.sync(None, path, on_finished=output.print_vendor)
+            output.print_models(result)
             if not result.ok:
                 return EXIT_PARTIAL
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        output.print_answers(con)
-    finally:
-        con.close()
+    output.print_answers(path)
     _print_demo_next_steps(path)
     return EXIT_OK
 

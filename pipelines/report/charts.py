@@ -16,7 +16,7 @@ from pipelines.report import queries
 from pipelines.report.queries import Db
 
 TOP_JOBS = 8  # jobs drawn one line each in a chart per job; the others are one line ("others")
-OTHERS_COLOR = "#7f7f7f"
+OTHERS_COLOR = "black"  # apart from the colour cycle (its grey is a job of its own)
 
 
 def _figure(width: float, height: float) -> Figure:

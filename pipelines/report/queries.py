@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from pipelines.notebook import query
+from pipelines.report.capabilities import vendor_gaps
 
 SCHEMA = "analytics"
 Db = duckdb.DuckDBPyConnection | str | os.PathLike  # an open connection, or the warehouse file
@@ -73,6 +74,7 @@ class Report:
     vendors: list[dict[str, Any]]
     inconsistent_jobs: int | None  # jobs whose vendor counters differ from their contacts; None: not built
     failure_reasons: list[dict[str, Any]] = field(default_factory=list)  # the top ones, over every job
+    vendor_gaps: list[dict[str, Any]] = field(default_factory=list)  # breakdowns a vendor's API cannot give
 
 
 def has_relation(db: Db, name: str) -> bool:
@@ -102,7 +104,8 @@ def load_report(db: Db) -> Report:
     if has_relation(db, "counter_reconciliation"):
         inconsistent = value(db, "select count(*) from analytics.counter_reconciliation where not is_consistent")
     reasons = records(db, FAILURE_REASONS_SQL, [TOP_FAILURE_REASONS]) if has_relation(db, "failure_reasons") else []
-    return Report(records(db, JOBS_SQL), records(db, VENDORS_SQL), inconsistent, reasons)
+    vendors = records(db, VENDORS_SQL)
+    return Report(records(db, JOBS_SQL), vendors, inconsistent, reasons, vendor_gaps([v["vendor"] for v in vendors]))
 
 
 # --- what the charts draw ---------------------------------------------------------------------

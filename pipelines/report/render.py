@@ -11,8 +11,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.report.capabilities import GAP_COLUMNS
 from pipelines.report.charts import CHARTS, figure_to_data_uri
-from pipelines.report.queries import JOB_COLUMNS, VENDOR_COLUMNS, Db, Report
+from pipelines.report.queries import FAILURE_REASON_COLUMNS, JOB_COLUMNS, VENDOR_COLUMNS, Db, Report
+
+# The report's tables, in order: (title, rows of the Report, columns); csv writes the first two only.
+TABLES = [
+    ("Jobs", "jobs", JOB_COLUMNS),
+    ("Vendor totals", "vendors", VENDOR_COLUMNS),
+    ("Top failure reasons (all jobs)", "failure_reasons", FAILURE_REASON_COLUMNS),
+    ("What each vendor's API cannot give", "vendor_gaps", GAP_COLUMNS),
+]
+INCONSISTENT = "{} job(s) whose vendor counters differ from their contacts: see analytics.counter_reconciliation"
 
 # --- text renderers --------------------------------------------------------------------------------
 
@@ -26,9 +36,8 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps({"jobs": [{k: _plain(v) for k, v in r.items()} for r in report.jobs],
-                       "vendors": [{k: _plain(v) for k, v in r.items()} for r in report.vendors],
-                       "jobs_with_inconsistent_counters": report.inconsistent_jobs}, indent=2)
+    tables = {rows: [{k: _plain(v) for k, v in r.items()} for r in getattr(report, rows)] for _, rows, _ in TABLES}
+    return json.dumps({**tables, "jobs_with_inconsistent_counters": report.inconsistent_jobs}, indent=2)
 
 
 def to_csv(report: Report) -> str:
@@ -49,7 +58,7 @@ def _percent(value: float | None) -> str:
 
 
 def _cell(column: str, value: Any) -> str:
-    if column.endswith("rate"):
+    if column.endswith(("rate", "share_of_failures")):
         return _percent(value)
     return "" if value is None else str(value)
 
@@ -62,11 +71,12 @@ def _markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    parts = ["## Jobs", "", _markdown_table(report.jobs, JOB_COLUMNS), "",
-             "## Vendor totals", "", _markdown_table(report.vendors, VENDOR_COLUMNS), ""]
+    parts = []
+    for title, rows, columns in TABLES:
+        if getattr(report, rows):
+            parts += [f"## {title}", "", _markdown_table(getattr(report, rows), columns), ""]
     if report.inconsistent_jobs:
-        parts += [f"{report.inconsistent_jobs} job(s) whose vendor counters differ from their contacts: "
-                  "see analytics.counter_reconciliation.", ""]
+        parts += [INCONSISTENT.format(report.inconsistent_jobs) + ".", ""]
     return "\n".join(parts)
 
 
@@ -74,23 +84,25 @@ def print_tables(report: Report, console) -> None:
     """The key tables on the terminal (rich)."""
     from rich.table import Table
 
-    headers = {"contacts_total": "contacts", "contacts_open": "open", "top_failures": "top failure categories"}
-
-    def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
-        t = Table(title=title, title_justify="left")
-        for c in columns:
-            numeric = c.startswith(("contacts", "success", "failures", "jobs"))
-            t.add_column(headers.get(c, c.replace("_", " ")), justify="right" if numeric else "left")
-        for row in rows:
-            t.add_row(*(_cell(c, row[c]) for c in columns))
-        return t
-
-    console.print(table("Jobs (success rate = successes ÷ (successes + failures))", report.jobs,
-                        [c for c in JOB_COLUMNS if c not in ("account", "job_id")]))
-    console.print(table("Vendor totals (counts summed, rate divided again)", report.vendors, VENDOR_COLUMNS))
+    headers = {"contacts_total": "contacts", "contacts_open": "open", "top_failures": "top failure categories",
+               "error_code": "SIP", "failure_reason": "reason", "share_of_failures": "share",
+               "breakdown": "cannot give", "instead": "shown instead"}
+    titles = {"jobs": "Jobs (success rate = successes ÷ (successes + failures))",
+              "vendors": "Vendor totals (counts summed, rate divided again)"}
+    hidden = ("account", "job_id")
+    for title, rows, columns in TABLES:
+        if not getattr(report, rows):
+            continue
+        table = Table(title=titles.get(rows, title), title_justify="left")
+        shown = [c for c in columns if c not in hidden]
+        for c in shown:
+            numeric = c.startswith(("contacts", "success", "failures", "jobs", "share"))
+            table.add_column(headers.get(c, c.replace("_", " ")), justify="right" if numeric else "left")
+        for row in getattr(report, rows):
+            table.add_row(*(_cell(c, row[c]) for c in shown))
+        console.print(table)
     if report.inconsistent_jobs:
-        console.print(f"{report.inconsistent_jobs} job(s) whose vendor counters differ from their contacts: "
-                      "see analytics.counter_reconciliation")
+        console.print(INCONSISTENT.format(report.inconsistent_jobs))
 
 
 def _html_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -109,8 +121,9 @@ def to_html(db: Db, report: Report, source: str = "") -> str:
                 else "<p class='empty'>No data yet (the model is not built or has no rows).</p>")
         sections.append(f"<section><h2>{html.escape(title)}</h2><p>{html.escape(explanation)}</p>{body}</section>")
     quality = "" if not report.inconsistent_jobs else (
-        f"<p class='warn'>{report.inconsistent_jobs} job(s) whose vendor counters differ from their contacts: "
-        "see analytics.counter_reconciliation.</p>")
+        f"<p class='warn'>{html.escape(INCONSISTENT.format(report.inconsistent_jobs))}.</p>")
+    tables = "\n".join(f"<h2>{html.escape(title)}</h2>{_html_table(getattr(report, rows), columns)}"
+                       for title, rows, columns in TABLES if getattr(report, rows))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>callsync report</title>
@@ -124,8 +137,7 @@ img {{ max-width: 100%; }}
 </style></head><body>
 <h1>callsync report</h1>
 <p>Generated {generated} from {html.escape(source)}. Every number comes from <code>analytics.*</code>.</p>
-<h2>Jobs</h2>{_html_table(report.jobs, JOB_COLUMNS)}
-<h2>Vendor totals</h2>{_html_table(report.vendors, VENDOR_COLUMNS)}
+{tables}
 {quality}
 {''.join(sections)}
 </body></html>
