@@ -261,9 +261,10 @@ def vendor_settings(vendor: str, config: CallsyncConfig, pii: Pii, refresh: bool
 
 def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None = None,
          refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None,
-         destination: str | None = None) -> SyncResult:
+         destination: str | None = None, on_finished: Callable[[VendorRun], None] | None = None) -> SyncResult:
     """Sync every configured vendor (or those named) into the warehouse (DuckDB unless `destination`
-    or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`."""
+    or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`.
+    `on_finished(run)` is called as each (vendor, account) ends, so its summary need not wait for the rest."""
     accounts = {spec.name: keys for spec, keys in selected_accounts(vendors).items()}
     specs = [VENDORS[name] for name in accounts]
 
@@ -281,6 +282,8 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
             for account, keys in accounts[spec.name].items():
                 result.runs.append(sync_account(spec, account, keys, warehouse, options, http, on_progress,
                                                 config.lock_timeout_s))
+                if on_finished is not None:
+                    on_finished(result.runs[-1])
         build_models(warehouse, result)
     return result
 

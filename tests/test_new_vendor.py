@@ -17,7 +17,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pipelines import report, runner
+from pipelines import runner
+from pipelines.cli import output
 from tests.conftest import CONTRACT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +129,8 @@ def add_vendor(copy: Path) -> None:
             path.with_name(path.name.replace(MODEL, "acme")).write_text(path.read_text().replace(MODEL, "acme"))
     seeds = copy / "sql" / "seeds"
     (seeds / "status_map_acme.csv").write_text((seeds / f"status_map_{MODEL}.csv").read_text())
-    edit(copy / "pipelines" / "vendors.py", '"weya")}', '"weya", "acme")}')
+    weya = '    VendorSpec("weya", lacks=frozenset({"contacts.error_code", "contacts.failure_reason", "jobs.timezone"})),\n'
+    edit(copy / "pipelines" / "vendors.py", weya, weya + weya.replace('"weya"', '"acme"'))
     (copy / "pipelines" / "simulator" / "acme.py").write_text(textwrap.dedent(DIALECT).lstrip())
     app = copy / "pipelines" / "simulator" / "app.py"
     edit(app, "from .weya import Weya\n", "from .weya import Weya\nfrom .acme import Acme\n")
@@ -155,7 +157,7 @@ def test_a_fifth_vendor_is_its_files_and_one_registry_line(tmp_path):
                      "sql/staging/stg_acme__job_progress.sql", "sql/staging/stg_acme__jobs.sql",
                      "sql/staging/stg_acme__phone_logs.sql"]
     assert changed == ["pipelines/simulator/app.py", "pipelines/vendors.py"]
-    assert changed_lines(before["pipelines/vendors.py"], after["pipelines/vendors.py"]) == 2  # one line, replaced
+    assert changed_lines(before["pipelines/vendors.py"], after["pipelines/vendors.py"]) == 1  # one line, added
     assert changed_lines(before["pipelines/simulator/app.py"], after["pipelines/simulator/app.py"]) == 3  # +import
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLSYNC", "PYTHONPATH"))}
@@ -193,7 +195,7 @@ def _plain(value):
 
 def test_unknown_status_line_names_vendor_value_and_seed(capsys):
     result = runner.SyncResult(unknown_statuses=[("acme", "contact_status", "connected", 3)])
-    report.print_models(result)
+    output.print_models(result)
     err = capsys.readouterr().err
     assert "acme: 3 rows with unmapped contact_status 'connected'" in err
     assert "status_map_acme.csv" in err

@@ -38,7 +38,7 @@ def test_runs_headless_and_draws_every_chart(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("chart", CHART_CALLS)
 def test_notebook_uses_the_report_charts(chart):
-    assert f"reporting.{chart}(db)" in NOTEBOOK.read_text()
+    assert f"report.{chart}(db)" in NOTEBOOK.read_text()
 
 
 def test_notebook_never_holds_a_connection():

@@ -13,8 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import cli, reporting, runner
+from pipelines import cli, report, runner
+from pipelines.report import queries
 from pipelines.simulator import SimulatorServer, World
+from pipelines.vendors import VENDORS
 from tests.conftest import callsync, configure_talkifai
 
 
@@ -119,8 +121,8 @@ def test_html_is_self_contained_with_a_chart_per_section(db, tmp_path, capsys):
     assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.IGNORECASE) == []
     assert "<script" not in text and "@import" not in text
     sections = re.findall(r"<section>(.*?)</section>", text, re.DOTALL)
-    assert len(sections) == len(reporting.CHARTS)
-    for (title, _, _), section in zip(reporting.CHARTS, sections, strict=True):
+    assert len(sections) == len(report.CHARTS)
+    for (title, _, _), section in zip(report.CHARTS, sections, strict=True):
         assert title in section
         assert re.search(r'<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]{200,}"', section), title
     for (job_id,) in query(db, "select job_id from analytics.job_success_rates"):
@@ -161,8 +163,8 @@ def test_report_waits_for_a_sync_to_finish_its_load(db):
 def test_report_reads_through_the_notebook_helper(db, capsys, monkeypatch):
     """Every query of the report opens the file read-only for itself and closes it (pipelines.notebook.query)."""
     seen = []
-    real = reporting.query
-    monkeypatch.setattr(reporting, "query", lambda sql, params=None, **kw: seen.append(kw) or real(sql, params, **kw))
+    real = queries.query
+    monkeypatch.setattr(queries, "query", lambda sql, params=None, **kw: seen.append(kw) or real(sql, params, **kw))
     code, _, _ = run_report(capsys, "--duckdb", str(db), "--html", str(db.parent / "r.html"))
     assert code == 0 and len(seen) >= 5 and all(Path(kw["duckdb"]) == db for kw in seen)
 
@@ -173,3 +175,86 @@ def _hold_for_writing(db: Path, seconds: float) -> subprocess.Popen:
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "open"
     return holder
+
+
+def test_the_report_imports_neither_the_sync_nor_the_sources():
+    """`pipelines.report` reads analytics.* only: importing it loads no runner, engine or vendor source."""
+    code = ("import sys, pipelines.report, pipelines.report.charts, pipelines.report.render; "
+            "print('\\n'.join(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    loaded = set(proc.stdout.split())
+    assert {"pipelines.report.queries", "pipelines.report.charts", "pipelines.report.render"} <= loaded
+    sources = {f"pipelines.{name}" for name in VENDORS}
+    assert [m for m in loaded if m.startswith(("pipelines.runner", "pipelines.engine", "pipelines.models"))
+            or m in sources] == []
+
+
+def test_terminal_and_json_reports_carry_the_top_failure_reasons(db, capsys):
+    expected = query(db, """
+        select vendor, status, error_code, failure_reason, sum(contacts) as n
+        from analytics.failure_reasons group by all
+        order by n desc, vendor, status, error_code nulls first, failure_reason nulls first limit 10""")
+    assert len(expected) > 3
+    code, out, _ = run_report(capsys, "--duckdb", str(db), "--format", "json")
+    data = json.loads(out)
+    assert [(r["vendor"], r["status"], r["error_code"], r["failure_reason"], r["contacts"])
+            for r in data["failure_reasons"]] == expected
+    [(failed,)] = query(db, "select sum(contacts) from analytics.failure_reasons")
+    assert data["failure_reasons"][0]["share_of_failures"] == pytest.approx(expected[0][4] / failed)
+    code, out, _ = run_report(capsys, "--duckdb", str(db))
+    assert code == 0
+    table = out[out.index("Top failure reasons (all jobs)"):]
+    assert f"{expected[0][4] / failed:.1%}" in table and (expected[0][3] or expected[0][1]) in table
+
+
+def test_the_report_says_what_each_vendors_api_cannot_give(db, capsys):
+    """TalkifAI exposes no attempt records and no job time zone (VendorSpec.lacks)."""
+    code, out, _ = run_report(capsys, "--duckdb", str(db), "--format", "json")
+    assert [(g["vendor"], g["breakdown"]) for g in json.loads(out)["vendor_gaps"]] == [
+        ("talkifai", "retry curve by attempt"), ("talkifai", "hours in the job's own time zone")]
+    code, out, _ = run_report(capsys, "--duckdb", str(db))
+    table = out[out.index("What each vendor's API cannot give"):]
+    assert "retry curve by attempt" in table and "implied from each contact's attempt count" in table
+    code, out, _ = run_report(capsys, "--duckdb", str(db), "--format", "markdown")
+    assert "## What each vendor's API cannot give" in out and "| talkifai | retry curve by attempt |" in out
+
+
+def _fifty_jobs() -> duckdb.DuckDBPyConnection:
+    """analytics.retry_effectiveness of 50 jobs over two vendors, job i following 10 + i contacts over
+    1 + i % 3 attempts (hand-written rows: only the chart reads them)."""
+    con = duckdb.connect()
+    con.execute("create schema analytics")
+    con.execute("""create table analytics.jobs as
+        select 'v' || (i % 2) as vendor, 'default' as account, 'job-' || i as job_id,
+               'Campaign ' || i as name, i
+        from range(50) as t(i)""")
+    con.execute("""create table analytics.retry_effectiveness as
+        select vendor, account, job_id, n as attempt_number, 10 + i as first_attempts_finished,
+               least(10 + i, n * (1 + i % 4)) as cumulative_successes,
+               least(10 + i, n * (1 + i % 4)) / (10 + i) as cumulative_success_rate, 0.5 as conditional_success_rate
+        from analytics.jobs, range(1, 2 + i % 3) as a(n)""")
+    return con
+
+
+def test_the_retry_curve_of_fifty_jobs_draws_the_largest_and_the_others_inside_the_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from pipelines.report.charts import TOP_JOBS
+
+    con = _fifty_jobs()
+    fig = report.chart_retry_curve(con)
+    FigureCanvasAgg(fig).draw()
+    [legend] = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [f"v{i % 2}: Campaign {i}" for i in sorted(range(50 - TOP_JOBS, 50), key=lambda i: (i % 2, i))] \
+        + [f"others ({50 - TOP_JOBS} jobs combined)"]
+    box, page = legend.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
+    # the others: their successes summed (a job past its last attempt keeps its total) over their contacts
+    others = range(50 - TOP_JOBS)
+    [line] = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("others")]
+    assert list(line.get_xdata()) == [1, 2, 3]
+    expected = [sum(min(10 + i, min(n, 1 + i % 3) * (1 + i % 4)) for i in others) / sum(10 + i for i in others)
+                for n in (1, 2, 3)]
+    assert list(line.get_ydata()) == pytest.approx(expected)

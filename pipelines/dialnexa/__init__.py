@@ -128,6 +128,7 @@ class DialnexaApi(VendorApi):
     vendor = "dialnexa"
     pii_fields = settings.PII_FIELDS
     pii_keys = settings.PII_KEYS
+    contact_tables = settings.CONTACT_TABLES
     list_endpoint = settings.BATCHES.path
     # the list's counters move with dispatched and finished calls: the default staleness
 

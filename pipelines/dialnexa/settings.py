@@ -44,6 +44,8 @@ PII_FIELDS = {"to_number": "number", "from_number": "number", "transcript": "fre
 # in E.164 as_is and its keyed hash in masked and hashed modes, so a contact stays one row. A record
 # without a number (every Gen A call log, as documented) gets no key and is a contact of its own.
 PII_KEYS = {"contact_key": "to_number"}
+# VendorApi.contact_tables: a contact is one number in the job: its call records.
+CONTACT_TABLES = {"attempts": "contact_key"}
 
 # Units of a call record's duration: `duration_s` (seconds) is computed by the source from Gen A's
 # `duration_seconds` (seconds, by its name) or else from `duration` in the account's `duration_unit`

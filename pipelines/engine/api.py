@@ -63,7 +63,10 @@ class VendorApi(ABC):
 
     - `staleness_s`: overrides `[callsync] staleness_s` for a vendor whose list shows no progress
       (0: refetch its open jobs every run); None keeps the configured value;
-    - `pii_fields`, `pii_keys`: its personal data (pipelines.pii), from the vendor's settings.
+    - `pii_fields`, `pii_keys`: its personal data (pipelines.pii), from the vendor's settings;
+    - `contact_tables`: the detail tables holding a job's contacts, for the progress count (SyncStats.contacts):
+      table -> the column naming the contact where several rows are one contact (the calls or dials of one
+      number), None where each row is one. A row without that key counts as a contact of its own.
     """
 
     vendor: ClassVar[str]
@@ -72,6 +75,7 @@ class VendorApi(ABC):
     staleness_s: ClassVar[float | None] = None
     pii_fields: ClassVar[Mapping[str, str]] = _NONE
     pii_keys: ClassVar[Mapping[str, str]] = _NONE
+    contact_tables: ClassVar[Mapping[str, str | None]] = MappingProxyType({"contacts": None})
 
     @abstractmethod
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:

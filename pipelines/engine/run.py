@@ -3,12 +3,13 @@ details), package (a job's rows with its state row, cut where a package may load
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines import failpoints
 from pipelines.config import CallsyncConfig
@@ -52,6 +53,7 @@ class SyncStats:
     rejected: int = 0
     requests: int = 0
     retries: int = 0
+    contacts: int = 0  # in the jobs fetched (VendorApi.contact_tables), whatever tables a vendor keeps them in
     first_request_at: float | None = None  # time.monotonic() of the first request and last response
     last_response_at: float | None = None
     rows: Counter = field(default_factory=Counter)
@@ -120,6 +122,16 @@ class _PendingJob:
             data = data.take(pa.array(keep, pa.int64()))
         self.pages.append((table, data))
         self.rows += data.num_rows
+
+    def contacts(self, tables: Mapping[str, str | None]) -> int:
+        """The job's distinct contacts (VendorApi.contact_tables); the key is shared across its tables
+        (a Vogent queue row and the dials of that number are one contact)."""
+        rows = sum(data.num_rows for table, data in self.pages if table.name in tables and not tables[table.name])
+        keys = [data.column(tables[table.name]) for table, data in self.pages if tables.get(table.name)]
+        if not keys:
+            return rows
+        column = pa.chunked_array([chunk for key in keys for chunk in key.chunks], pa.string())
+        return rows + column.null_count + len(pc.unique(column.drop_null()))
 
 
 class SyncRun:
@@ -230,6 +242,7 @@ class SyncRun:
         job = pending.job
         if outcome is DONE or isinstance(outcome, PartialDetail):
             self.detail_rows += pending.rows
+            self.stats.contacts += pending.contacts(self.api.contact_tables)
             for table, data in pending.pages:
                 yield from self.out.add(table, data)
         if outcome is DONE:

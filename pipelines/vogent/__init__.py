@@ -61,6 +61,7 @@ class VogentApi(VendorApi):
     vendor = "vogent"
     pii_fields = settings.PII_FIELDS
     pii_keys = settings.PII_KEYS
+    contact_tables = settings.CONTACT_TABLES
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH
     staleness_s = 0  # the list shows no progress: open jobs are refetched every run

@@ -24,6 +24,8 @@ PII_FIELDS = {"toNumber": "number", "inputs": "free_form", "transcript": "free_f
 # computed from toNumber before masking, is the number in E.164 as_is and its keyed hash in masked and
 # hashed modes, so a re-dialled number stays one contact (staging reads it as contact_id).
 PII_KEYS = {"contact_key": "toNumber"}
+# VendorApi.contact_tables: a contact is one number in the job: its queue row and its dials.
+CONTACT_TABLES = {"queue": "contact_key", "dials": "contact_key"}
 
 JOBS = Table(
     "jobs",

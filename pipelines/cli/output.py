@@ -1,14 +1,16 @@
-"""What the commands print: sync summaries, progress on a terminal, and the answers tables."""
+"""What the commands print: sync summaries (each vendor's as it finishes), progress on a terminal, the
+JSON Lines summary, and the demo's closing tables."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from pipelines.engine import SyncStats
-from pipelines.runner import SyncResult
+from pipelines.runner import SyncResult, VendorRun
 
 # Piped output (cron logs, CI) gets a fixed width instead of rich's 80 columns.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -25,7 +27,16 @@ class Progress:
     def update(self, name: str, stats: SyncStats) -> None:
         self._status.update(f"{name}: {stats.jobs_listed} jobs listed, "
                             f"{stats.jobs_fetched + stats.jobs_failed + stats.jobs_deleted}/{stats.jobs_to_fetch} "
-                            f"details fetched, {stats.rows['contacts']:,} contacts")
+                            f"details fetched, {stats.contacts:,} contacts")
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The status line cleared while a summary prints above it (stdout and stderr share the terminal)."""
+        self._status.stop()
+        try:
+            yield
+        finally:
+            self._status.start()
 
     def close(self) -> None:
         self._status.stop()
@@ -39,7 +50,7 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
             "vendor": r.vendor, "account": r.account, "ok": r.ok, "error": r.error,
             "seconds": round(r.seconds, 3), "requests": r.stats.requests, "retries": r.stats.retries,
             "jobs_listed": r.stats.jobs_listed, "jobs_fetched": r.stats.jobs_fetched,
-            "jobs_failed": r.stats.jobs_failed, "jobs_deleted": r.stats.jobs_deleted,
+            "jobs_failed": r.stats.jobs_failed, "jobs_deleted": r.stats.jobs_deleted, "contacts": r.stats.contacts,
             "rejected_records": r.stats.rejected, "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
         } for r in result.runs],
         "models": result.models,
@@ -74,18 +85,23 @@ def print_failures(result: SyncResult) -> None:
         err.print(line, markup=False)
 
 
-def print_sync(result: SyncResult, verbose: bool = False) -> None:
-    for r in result.runs:
-        if r.error is not None:
-            if verbose and r.traceback:
-                err.print(r.traceback, markup=False)
-            continue
-        s = r.stats
-        out.print(f"{r.vendor}/{r.account}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
-                  f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}; "
-                  f"rows {', '.join(f'{t} {n:,}' for t, n in sorted(s.rows.items())) or 'none'}; "
-                  f"{s.requests} requests ({s.retries} retried) in {r.seconds:.1f}s")
-    print_models(result)
+def vendor_line(run: VendorRun) -> str:
+    s = run.stats
+    return (f"{run.vendor}/{run.account}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
+            f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}; {s.contacts:,} contacts; "
+            f"rows {', '.join(f'{t} {n:,}' for t, n in sorted(s.rows.items())) or 'none'}; "
+            f"{s.requests} requests ({s.retries} retried) in {run.seconds:.1f}s")
+
+
+def print_vendor(run: VendorRun, verbose: bool = False, progress: Progress | None = None) -> None:
+    """One (vendor, account)'s summary, as it finishes (runner.sync's `on_finished`); a failure is told
+    with the run's other failures at its end, its traceback here with `verbose`."""
+    with progress.paused() if progress else nullcontext():
+        if run.error is None:
+            out.print(vendor_line(run), markup=False)
+        elif verbose and run.traceback:
+            err.print(run.traceback, markup=False)
+    sys.stdout.flush()
 
 
 def print_models(result: SyncResult) -> None:
@@ -97,19 +113,9 @@ def print_models(result: SyncResult) -> None:
     print_failures(result)
 
 
-def print_answers(con) -> None:
-    """What the demo ends with: `callsync report`'s tables, then the most common failure reasons."""
-    from pipelines import reporting
+def print_answers(db) -> None:
+    """What the demo ends with: `callsync report`'s terminal tables."""
+    from pipelines import report
 
-    reporting.print_tables(reporting.load_report(con), out)
-    reasons = con.execute("""
-        select status, coalesce(error_code, ''), coalesce(failure_reason, ''), sum(contacts) as n,
-               sum(contacts) / sum(sum(contacts)) over () as share
-        from analytics.failure_reasons group by all order by n desc limit 10""").fetchall()
-    table = Table(title="Top failure reasons (all jobs)", title_justify="left")
-    for header in ("status", "SIP", "reason", "contacts", "share"):
-        table.add_column(header, justify="right" if header in ("contacts", "share") else "left")
-    for status, code, reason, n, share in reasons:
-        table.add_row(status, code, reason, f"{n:,}", f"{share:.1%}")
-    out.print(table)
+    report.print_tables(report.load_report(db), out)
     sys.stdout.flush()

@@ -191,22 +191,25 @@ def cmd_sync(args) -> int:
     from pipelines.process import tuned_for_sync
 
     config_check.check_sync_config(args.vendors)  # before the sources, pyarrow and DuckDB are imported
-    from pipelines import report, runner
+    from pipelines import runner
+    from pipelines.cli import output
 
-    progress = report.Progress() if sys.stderr.isatty() and not args.json else None
+    progress = output.Progress() if sys.stderr.isatty() and not args.json else None
     try:
         with tuned_for_sync():
             result = runner.sync(args.vendors, args.duckdb, refresh=args.refresh,
-                                 on_progress=progress.update if progress else None, destination=args.destination)
+                                 on_progress=progress.update if progress else None, destination=args.destination,
+                                 on_finished=None if args.json else
+                                 lambda run: output.print_vendor(run, args.verbose, progress))
     finally:
         if progress:
             progress.close()
     code = EXIT_OK if result.ok else EXIT_PARTIAL
     if args.json:
-        report.print_failures(result)
-        _print_json(args, code, None, report.sync_summary(result))
+        output.print_failures(result)
+        _print_json(args, code, None, output.sync_summary(result))
     else:
-        report.print_sync(result, verbose=args.verbose)
+        output.print_models(result)
     return code
 
 
@@ -214,14 +217,15 @@ def cmd_models(args) -> int:
     from pipelines import config_check
 
     config_check.check_files()
-    from pipelines import report, runner
+    from pipelines import runner
+    from pipelines.cli import output
 
     warehouse = runner.resolve_warehouse(args.destination, args.duckdb)
     if warehouse.is_duckdb:
         runner.destinations.existing_duckdb(args.duckdb)  # says where it was looked for
     result = runner.SyncResult()
     runner.build_models(warehouse, result)
-    report.print_models(result)
+    output.print_models(result)
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
@@ -234,24 +238,25 @@ def cmd_report(args) -> int:
         from pipelines import extras
 
         extras.require("report")
-    from pipelines import notebook, report, reporting, runner
+    from pipelines import notebook, report, runner
+    from pipelines.cli import output
 
     path = notebook.warehouse_path(args.duckdb)
     html = Path(args.html) if args.html else None
     if html and not html.parent.is_dir():
         raise runner.ConfigError(f"cannot write {html}: {html.parent} is not a directory")
     try:
-        answers = reporting.load_report(path)
-    except reporting.ReportError as e:
+        answers = report.load_report(path)
+    except report.ReportError as e:
         raise runner.ConfigError(str(e)) from None
     if html:
-        reporting.write_html(path, answers, html, source=path.name)
+        report.write_html(path, answers, html, source=path.name)
         print(f"wrote {html}", file=sys.stderr)
     fmt = args.format or (None if html else "table")
     if fmt == "table":
-        reporting.print_tables(answers, report.out)
+        report.print_tables(answers, output.out)
     elif fmt is not None:
-        renderer = {"csv": reporting.to_csv, "json": reporting.to_json, "markdown": reporting.to_markdown}[fmt]
+        renderer = {"csv": report.to_csv, "json": report.to_json, "markdown": report.to_markdown}[fmt]
         sys.stdout.write(renderer(answers).rstrip("\n") + "\n")
     return EXIT_OK
 
@@ -330,9 +335,8 @@ def _clear_demo_warehouse(path: Path) -> None:
 
 def cmd_demo(args) -> int:
     """Run the whole product against the simulator: several syncs as campaigns progress."""
-    import duckdb
-
-    from pipelines import extras, report, runner
+    from pipelines import extras, runner
+    from pipelines.cli import output
     from pipelines.process import tuned_for_sync
 
     extras.require("sim")
@@ -348,17 +352,13 @@ def cmd_demo(args) -> int:
         for cycle in range(args.cycles + 1):
             if cycle:
                 sim.advance(3600)
+            print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)", flush=True)
             with tuned_for_sync():
-                result = runner.sync(None, path)
-            print(f"\nsync {cycle + 1} of {args.cycles + 1} (simulated clock +{cycle}h)")
-            report.print_sync(result)
+                result = runner.sync(None, path, on_finished=output.print_vendor)
+            output.print_models(result)
             if not result.ok:
                 return EXIT_PARTIAL
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        report.print_answers(con)
-    finally:
-        con.close()
+    output.print_answers(path)
     _print_demo_next_steps(path)
     return EXIT_OK
 
@@ -376,6 +376,3 @@ def _print_demo_next_steps(path: Path) -> None:
 
 COMMANDS = {"sync": cmd_sync, "models": cmd_models, "report": cmd_report, "simulate": cmd_simulate,
             "demo": cmd_demo}
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,125 @@
+"""What `callsync sync` shows while it runs, with every vendor in one warehouse: the progress line counts
+each vendor's contacts (whatever tables it keeps them in), each vendor's summary prints as that vendor
+finishes, and what each vendor declares its API lacks is what its data lacks."""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import cli, runner
+from pipelines.cli import output
+from pipelines.report.capabilities import BREAKDOWNS
+from pipelines.simulator import SimulatorServer, World
+from pipelines.vendors import VENDORS
+
+ENTITIES = Path(__file__).resolve().parents[1] / "sql" / "vendor_entities.csv"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _StatusLine:
+    """Stands in for rich's status line: records what it would show, and whether it is up."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.up = False
+
+    def update(self, text: str) -> None:
+        self.shown.append(text)
+
+    def start(self) -> None:
+        self.up = True
+
+    def stop(self) -> None:
+        self.up = False
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """One `callsync sync` of every vendor, in this process, as on a terminal."""
+    path = tmp_path_factory.mktemp("vendors") / "w.duckdb"
+    stdout, stderr, status, started = io.StringIO(), _Terminal(), _StatusLine(), {}
+    real = runner.sync_account
+
+    def sync_account(spec, account, *args, **kwargs):
+        started[spec.name] = stdout.getvalue()  # what was printed when this vendor's sync began
+        return real(spec, account, *args, **kwargs)
+
+    def print_vendor(run, verbose=False, progress=None):
+        assert progress is not None and status.up  # the status line is cleared while a summary prints
+        real_print(run, verbose, progress)
+        assert status.up
+
+    real_print = output.print_vendor
+    with SimulatorServer(World(seed=7)) as sim, pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path.parent)
+        for vendor in VENDORS:
+            for key, value in sim.env_for(vendor).items():
+                mp.setenv(key, value)
+        mp.setattr(runner, "sync_account", sync_account)
+        mp.setattr(output, "print_vendor", print_vendor)
+        mp.setattr(output.err, "status", lambda text: status)
+        mp.setattr(sys, "stdout", stdout)
+        mp.setattr(sys, "stderr", stderr)
+        code = cli.main(["sync", "--duckdb", str(path)])
+    assert code == cli.EXIT_OK, stdout.getvalue() + stderr.getvalue()
+    return path, stdout.getvalue(), status.shown, started
+
+
+def _rows(path: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_progress_line_counts_every_vendors_contacts(synced):
+    path, _, shown, _ = synced
+    contacts = dict(_rows(path, "select vendor, count(*) from analytics.contacts group by vendor"))
+    assert set(contacts) == set(VENDORS)
+    for vendor in VENDORS:  # the first sync fetches every job: the line's last count is every contact
+        last = [line for line in shown if line.startswith(f"{vendor}/default:")][-1]
+        assert last.endswith(f", {contacts[vendor]:,} contacts"), (last, contacts[vendor])
+
+
+def test_each_vendors_summary_prints_as_it_finishes(synced):
+    path, out, _, started = synced
+    order = list(VENDORS)
+    assert list(started) == order
+    summaries = [line for line in out.splitlines() if line.startswith(tuple(f"{v}/default:" for v in order))]
+    assert [line.split("/")[0] for line in summaries] == order
+    contacts = dict(_rows(path, "select vendor, count(*) from analytics.contacts group by vendor"))
+    for line, vendor in zip(summaries, order, strict=True):
+        assert f"; {contacts[vendor]:,} contacts;" in line
+    for i, vendor in enumerate(order):  # when a vendor began, the ones before it had printed, the rest not
+        printed = [line.split("/")[0] for line in started[vendor].splitlines() if "/default:" in line]
+        assert printed == order[:i], vendor
+    assert "models:" not in started[order[-1]] and out.splitlines()[-1].startswith("models:")
+
+
+def test_what_a_vendor_declares_it_lacks_is_what_its_data_lacks(synced):
+    """VendorSpec.lacks names fields of sql/vendor_entities.csv; a vendor lacks one exactly when its rows
+    never fill it (the simulator fills every field a vendor's API has)."""
+    path = synced[0]
+    with ENTITIES.open() as f:
+        fields = {row["entity"] for row in csv.DictReader(f)}
+    with ENTITIES.open() as f:
+        fields |= {f"{row['entity']}.{row['column_name']}" for row in csv.DictReader(f)}
+    assert all(spec.lacks <= fields for spec in VENDORS.values())
+    needed = {b.needs for b in BREAKDOWNS}
+    assert needed <= fields
+    for vendor, spec in VENDORS.items():
+        for name in needed | spec.lacks:
+            entity, _, column = name.partition(".")
+            [(filled,)] = _rows(path, f"select count({column or '*'}) from analytics.{entity} where vendor = ?",
+                                [vendor])
+            assert (filled == 0) == (name in spec.lacks), (vendor, name, filled)
