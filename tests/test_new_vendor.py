@@ -129,8 +129,9 @@ def add_vendor(copy: Path) -> None:
             path.with_name(path.name.replace(MODEL, "acme")).write_text(path.read_text().replace(MODEL, "acme"))
     seeds = copy / "sql" / "seeds"
     (seeds / "status_map_acme.csv").write_text((seeds / f"status_map_{MODEL}.csv").read_text())
-    weya = '    VendorSpec("weya", lacks=frozenset({"contacts.error_code", "contacts.failure_reason", "jobs.timezone"})),\n'
-    edit(copy / "pipelines" / "vendors.py", weya, weya + weya.replace('"weya"', '"acme"'))
+    registry = copy / "pipelines" / "vendors.py"
+    weya = next(line for line in registry.read_text().splitlines(keepends=True) if 'VendorSpec("weya"' in line)
+    edit(registry, weya, weya + weya.replace('"weya"', '"acme"'))
     (copy / "pipelines" / "simulator" / "acme.py").write_text(textwrap.dedent(DIALECT).lstrip())
     app = copy / "pipelines" / "simulator" / "app.py"
     edit(app, "from .weya import Weya\n", "from .weya import Weya\nfrom .acme import Acme\n")

@@ -17,6 +17,7 @@ import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_DUCKDB = "callsync-demo.duckdb"
@@ -87,7 +88,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     from pipelines.vendors import VENDORS
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and library logs")
     parser = _Parser(prog="callsync", description=__doc__.splitlines()[0], parents=[common])
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, f"{type(e).__name__}: {e}".splitlines()[0], EXIT_PARTIAL)
 
 
-def _exit_interrupted() -> None:
+def _exit_interrupted() -> NoReturn:
     """Exit without waiting for the requests still in flight (up to timeout_s each): the warehouse
     and the lock were released on the way out, and nothing those requests bring is kept."""
     sys.stdout.flush()

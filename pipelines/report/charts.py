@@ -134,6 +134,7 @@ def chart_hourly_heatmap(db: Db) -> Figure | None:
         ax.set_xlabel("local hour of the last call")
         ax.set_title(f"{vendor}/{account}: success rate by hour (cell text: finished contacts; "
                      "hatched: low sample)", fontsize=9)
+    assert image is not None  # one panel per (vendor, account) of the rows, and rows exist
     fig.colorbar(image, ax=list(axes), label="success rate", shrink=0.8)
     return fig
 
