@@ -37,17 +37,20 @@ latest_errors as (
     qualify row_number() over (partition by vendor, account, job_id order by occurred_at desc) = 1
 ),
 
-attempt_times as (
-    select vendor, account, job_id, min(started_at) as first_call_at, max(started_at) as last_call_at
-    from analytics_intermediate.int_attempts__unioned
-    where status not in ('pending', 'queued')
-    group by vendor, account, job_id
-),
-
-contact_times as (
-    select vendor, account, job_id, min(last_attempt_at) as first_call_at, max(last_attempt_at) as last_call_at
-    from analytics_intermediate.int_contacts__unioned
-    group by vendor, account, job_id
+call_times as (
+    select vendor, account, job_id, first_call_at, last_call_at
+    from (
+        select vendor, account, job_id, min(started_at) as first_call_at, max(started_at) as last_call_at,
+            1 as preference
+        from analytics_intermediate.int_attempts__unioned
+        where status not in ('pending', 'queued') and started_at is not null
+        group by vendor, account, job_id
+        union all
+        select vendor, account, job_id, min(last_attempt_at), max(last_attempt_at), 2
+        from analytics_intermediate.int_contacts__unioned
+        group by vendor, account, job_id
+    ) as by_source
+    qualify row_number() over (partition by vendor, account, job_id order by preference) = 1
 ),
 
 checked as (
@@ -61,8 +64,8 @@ checked as (
             else 'ok'
         end as sync_status,
         latest_errors.error as latest_error,
-        coalesce(attempt_times.first_call_at, contact_times.first_call_at) as first_call_at,
-        coalesce(attempt_times.last_call_at, contact_times.last_call_at) as last_call_at
+        call_times.first_call_at,
+        call_times.last_call_at
     from jobs
     left join status_map
         on status_map.vendor = jobs.vendor
@@ -75,14 +78,10 @@ checked as (
         on latest_errors.vendor = jobs.vendor
         and latest_errors.account = jobs.account
         and latest_errors.job_id = jobs.job_id
-    left join attempt_times
-        on attempt_times.vendor = jobs.vendor
-        and attempt_times.account = jobs.account
-        and attempt_times.job_id = jobs.job_id
-    left join contact_times
-        on contact_times.vendor = jobs.vendor
-        and contact_times.account = jobs.account
-        and contact_times.job_id = jobs.job_id
+    left join call_times
+        on call_times.vendor = jobs.vendor
+        and call_times.account = jobs.account
+        and call_times.job_id = jobs.job_id
 ),
 
 final as (
