@@ -40,7 +40,8 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
             "seconds": round(r.seconds, 3), "requests": r.stats.requests, "retries": r.stats.retries,
             "jobs_listed": r.stats.jobs_listed, "jobs_fetched": r.stats.jobs_fetched,
             "jobs_failed": r.stats.jobs_failed, "jobs_deleted": r.stats.jobs_deleted,
-            "rejected_records": r.stats.rejected, "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
+            "rejected_records": r.stats.rejected, "duplicate_copies": r.stats.duplicates,
+            "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
         } for r in result.runs],
         "models": result.models,
         "models_seconds": round(result.models_seconds, 3),
@@ -82,7 +83,8 @@ def print_sync(result: SyncResult, verbose: bool = False) -> None:
             continue
         s = r.stats
         out.print(f"{r.vendor}/{r.account}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
-                  f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}; "
+                  f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}"
+                  f"{f', {s.duplicates} duplicate copies dropped' if s.duplicates else ''}; "
                   f"rows {', '.join(f'{t} {n:,}' for t, n in sorted(s.rows.items())) or 'none'}; "
                   f"{s.requests} requests ({s.retries} retried) in {r.seconds:.1f}s")
     print_models(result)

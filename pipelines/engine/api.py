@@ -63,7 +63,9 @@ class VendorApi(ABC):
 
     - `staleness_s`: overrides `[callsync] staleness_s` for a vendor whose list shows no progress
       (0: refetch its open jobs every run); None keeps the configured value;
-    - `pii_fields`, `pii_keys`: its personal data (pipelines.pii), from the vendor's settings.
+    - `pii_fields`, `pii_keys`: its personal data (pipelines.pii), from the vendor's settings;
+    - `updated_columns` and `is_terminal_record`: which of two copies of a record in one response
+      loads (engine.copies): the later vendor timestamp, else a final state, else the last copy.
     """
 
     vendor: ClassVar[str]
@@ -72,6 +74,11 @@ class VendorApi(ABC):
     staleness_s: ClassVar[float | None] = None
     pii_fields: ClassVar[Mapping[str, str]] = _NONE
     pii_keys: ClassVar[Mapping[str, str]] = _NONE
+    updated_columns: ClassVar[Mapping[str, str]] = _NONE  # table name -> typed column of the vendor's last change
+
+    def is_terminal_record(self, table: Table, row: dict) -> bool:
+        """Whether a typed row of `table` is in a final state (no vendor's record is, by default)."""
+        return False
 
     @abstractmethod
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
