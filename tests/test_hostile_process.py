@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -129,3 +130,21 @@ def test_a_full_disk_is_one_line_and_the_next_sync_after_space_is_freed_loses_no
     (line,) = (workdir / "full.err").read_text().splitlines()
     assert line.startswith("callsync: no space left on the device of ") and "rollback" not in line
     assert_vendor_equals_truth(sim, workdir / "w.duckdb", "talkifai")
+
+
+def test_copies_of_records_are_counted_in_the_summary_and_not_rejected(sim, workdir):
+    """Every response sends each of its records twice: each loads once, the copies are counted in the
+    summary (`--json` and the terminal line), and rejected_records stays for records that fail validation."""
+    sim.set_faults(rate=1, kinds=["duplicate"])
+    env = {**sim.env_for("talkifai"), "CALLSYNC__STALENESS_S": "0"}
+    done = callsync("sync", "--json", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    assert done.returncode == 0, done.stderr
+    (vendor,) = json.loads(done.stdout)["vendors"]
+    jobs, contacts = len(sim.truth("talkifai")["jobs"]), len(sim.truth("talkifai")["contacts"])
+    assert (vendor["duplicate_copies"], vendor["rejected_records"]) == (jobs + contacts, 0)
+    assert_vendor_equals_truth(sim, workdir / "w.duckdb", "talkifai")
+    sim.advance(600)
+    again = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
+    found = re.search(r"(\d+) duplicate copies dropped; rows contacts ([\d,]+), ", again.stdout)
+    assert again.returncode == 0 and found, again.stdout
+    assert int(found[1]) == jobs + int(found[2].replace(",", ""))  # every listed job and every contact fetched
