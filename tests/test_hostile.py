@@ -2,7 +2,9 @@
 unreadable text is rejected record by record; copies of a record in one response resolve to the newest."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -173,3 +175,20 @@ def test_copies_in_one_vogent_response_keep_the_latest_dial_and_the_final_job():
     assert [(r["id"], r["status"]) for r in tables["dials"]] == [("d1", "failed")]  # the latest updatedAt
     assert [(r["id"], r["inputs"]) for r in tables["queue"]] == [("q1", '{"n":2}')]  # no rule: the last copy
     assert stats.duplicates == 1 + 2 + 1 and stats.rejected == 0
+
+
+def test_every_test_the_readme_reliability_section_names_exists():
+    """The README's promises name the tests that keep them: a renamed or removed test must not leave a
+    promise without one."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    named, current = [], None
+    for ref in re.findall(r"`((?:tests/\w+\.py)?::\w+)`", section):
+        path, _, name = ref.partition("::")
+        current = path or current
+        named.append((current, name))
+    assert len(named) >= 30
+    missing = [f"{path}::{name}" for path, name in named
+               if not re.search(rf"^def {name}\(", (root / path).read_text(), re.MULTILINE)]
+    assert missing == []
