@@ -257,7 +257,7 @@ class VendorClient:
             raise DeadlineReached(f"deadline reached before GET {path} could start")
         sent_at, response = time.monotonic(), None
         try:
-            response = self._get_by(path, params, self._time_limit(sent_at))
+            response = self._get_whole(path, params, self._time_limit(sent_at))
             return response
         except httpx.TransportError as e:
             raise RetryableError(self._redact(f"{type(e).__name__} on GET {self.base_url}{path}: {e}")) from None
@@ -273,7 +273,7 @@ class VendorClient:
         limit = sent_at + BODY_TIMEOUTS * self.settings.timeout_s
         return limit if self.deadline is None else min(limit, self.deadline)
 
-    def _get_by(self, path: str, params: Mapping[str, Any] | None, limit: float) -> httpx.Response:
+    def _get_whole(self, path: str, params: Mapping[str, Any] | None, limit: float) -> httpx.Response:
         """One GET whose body is read whole by `limit`. httpx's timeouts bound each read, not the whole
         body: a server that sends a byte now and then would hold the request (and the run) for ever."""
         wait = max(0.01, min(self.settings.timeout_s, limit - time.monotonic()))

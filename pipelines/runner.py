@@ -135,9 +135,10 @@ def _root_cause(error: BaseException) -> BaseException:
 
 
 def _disk_full(error: BaseException) -> bool:
-    """The error, or one it came from, is a full disk: an OSError ENOSPC, or DuckDB's message for one."""
-    return any((isinstance(e, OSError) and e.errno == errno.ENOSPC) or "No space left on device" in str(e)
-               for e in _chain(error))
+    """The error, or one it came from, is a full disk here: an OSError ENOSPC, or DuckDB's message for one
+    (a vendor's error body saying so is the vendor's disk)."""
+    return any((isinstance(e, OSError) and e.errno == errno.ENOSPC)
+               or (not isinstance(e, HttpError) and "No space left on device" in str(e)) for e in _chain(error))
 
 
 def describe_failure(vendor: str, cause: BaseException) -> str:

@@ -3,13 +3,15 @@ unreadable text is rejected record by record; copies of a record in one response
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from pipelines.engine import SyncOptions, SyncRun, SyncStats
-from pipelines.http import HttpSettings, VendorClient, bearer
+from pipelines.http import HttpSettings, RetryableError, VendorClient, bearer
 from pipelines.sync_state import JobState
 from pipelines.talkifai import TalkifaiApi
 from pipelines.vogent import VogentApi
@@ -192,3 +194,15 @@ def test_every_test_the_readme_reliability_section_names_exists():
     missing = [f"{path}::{name}" for path, name in named
                if not re.search(rf"^def {name}\(", (root / path).read_text(), re.MULTILINE)]
     assert missing == []
+
+
+def test_a_body_that_trickles_in_is_cut_off_after_four_timeouts_and_retried(sim):
+    """Each piece arrives well within timeout_s, the whole never would: the request ends at 4 × timeout_s as
+    a transient failure (the next attempt may be served whole)."""
+    sim.set_faults(rate=1, kinds=["drip"], delay_s=30)
+    base, key = sim.vendor_url("vogent"), sim.world.accounts["vogent"]["default"]["api_key"]
+    started = time.monotonic()
+    with VendorClient(base, bearer(key), HttpSettings(timeout_s=1, max_attempts=1)) as client, \
+            pytest.raises(RetryableError, match=r"body still arriving after 4s"):
+        client.get_json("/batch_dial_jobs", {"limit": 100})
+    assert 4 <= time.monotonic() - started < 4 + 1.5
