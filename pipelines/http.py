@@ -39,6 +39,7 @@ from pipelines.pacing import RateHeaders, budget_for
 log = logging.getLogger("callsync.http")
 
 AUTH_MODES = ("bearer", "x-api-key", "both")
+BODY_TIMEOUTS = 4  # a whole response must arrive within this many timeout_s (each read within one)
 SECRET_HEADERS = ("authorization", "x-api-key")
 
 
@@ -256,7 +257,7 @@ class VendorClient:
             raise DeadlineReached(f"deadline reached before GET {path} could start")
         sent_at, response = time.monotonic(), None
         try:
-            response = self._client.get(path, params=params)
+            response = self._get_whole(path, params, self._time_limit(sent_at))
             return response
         except httpx.TransportError as e:
             raise RetryableError(self._redact(f"{type(e).__name__} on GET {self.base_url}{path}: {e}")) from None
@@ -265,6 +266,28 @@ class VendorClient:
             seen = None if response is None else RateHeaders.parse(
                 response.headers, parse_retry_after(response.headers.get("Retry-After")))
             self._budget.release(sent_at, seen, limited, self.settings.retry_after_max_s)
+
+    def _time_limit(self, sent_at: float) -> float:
+        """When a response must have arrived whole (time.monotonic()): BODY_TIMEOUTS × timeout_s after it
+        was asked for, and never after the run's deadline."""
+        limit = sent_at + BODY_TIMEOUTS * self.settings.timeout_s
+        return limit if self.deadline is None else min(limit, self.deadline)
+
+    def _get_whole(self, path: str, params: Mapping[str, Any] | None, limit: float) -> httpx.Response:
+        """One GET whose body is read whole by `limit`. httpx's timeouts bound each read, not the whole
+        body: a server that sends a byte now and then would hold the request (and the run) for ever."""
+        wait = max(0.01, min(self.settings.timeout_s, limit - time.monotonic()))
+        with self._client.stream("GET", path, params=params, timeout=httpx.Timeout(wait)) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if time.monotonic() > limit:
+                    if self.deadline is not None and limit >= self.deadline:
+                        raise DeadlineReached(f"deadline reached while GET {path} was still arriving")
+                    raise RetryableError(f"GET {path}: body still arriving after "
+                                         f"{BODY_TIMEOUTS * self.settings.timeout_s:g}s", response.status_code)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]  # decoded
+        return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
 
     def _check_status(self, response: httpx.Response) -> None:
         status = response.status_code

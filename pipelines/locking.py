@@ -24,12 +24,29 @@ class LockHeld(Exception):
     """Another callsync process holds this warehouse (exit code 3)."""
 
 
+class DiskFull(Exception):
+    """No space left where the warehouse or its pipelines folder is written: every account would fail
+    alike, so the sync stops (exit code 1); what was loaded stays, and a pending package loads first next run."""
+
+
+def _lock_file(folder: Path) -> Any:
+    """`folder/sync.lock`, open for writing; a folder that cannot be written is a configuration error
+    (exit code 2): dlt keeps each pipeline's state and pending packages there too."""
+    from pipelines.config import ConfigError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return open(folder / "sync.lock", "a+")
+    except OSError as e:
+        raise ConfigError(f"cannot write the pipelines folder {folder} ({e.strerror or e}): callsync keeps its "
+                          "state and pending loads there; make it writable") from None
+
+
 @contextmanager
 def warehouse_lock(folder: Path, timeout_s: float = 0.0) -> Iterator[None]:
     """Hold `folder/sync.lock` for the duration; wait up to `timeout_s` for another holder."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sync.lock"
-    with open(path, "a+") as handle:
+    with _lock_file(folder) as handle:
         deadline = time.monotonic() + timeout_s
         while True:
             try:

@@ -34,7 +34,7 @@ import graphlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -468,7 +468,8 @@ class DuckDBWarehouse(Warehouse):
             yield
             self.con.commit()
         except BaseException:
-            self.con.rollback()
+            with suppress(duckdb.Error):  # a commit that failed (a full disk) has ended the transaction
+                self.con.rollback()
             raise
 
     def relation_kinds(self, schema: str) -> dict[str, str]:

@@ -215,6 +215,29 @@ def _extra_fields(objects: list[dict], known: frozenset[str], problems: dict[int
     return pa.array(out, pa.string())
 
 
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def _without_replaced_text(parsed: pa.Table, table: Table, problems: dict[int, list[str]]) -> pa.Table:
+    """Text values holding U+FFFD load as NULL, their records rejected: the vendor sent bytes that
+    were not valid UTF-8 (or a lone surrogate), which the client's lenient decode replaced
+    (pipelines.http.decode_lenient) so that the page's readable records still load. JSON columns
+    and `extra_fields` are text here too, so a replaced character at any depth is found."""
+    for index, col in enumerate(table.columns):
+        if not pa.types.is_string(ARROW_TYPES[col.type]) or (col.source is None and col.name != "extra_fields"):
+            continue
+        column = parsed.column(index)
+        hit = pc.fill_null(pc.match_substring(column, REPLACEMENT_CHARACTER), False)
+        if not pc.any(hit).as_py():
+            continue
+        for i, replaced in enumerate(hit.to_pylist()):
+            if replaced:
+                problems.setdefault(i, []).append(
+                    f"{col.source or col.name}: text that was not valid UTF-8 (its bytes were replaced by U+FFFD)")
+        parsed = parsed.set_column(index, col.name, pc.if_else(hit, pa.scalar(None, column.type), column))
+    return parsed
+
+
 def parse_arrow(
     records: Iterable[Any],
     table: Table,
@@ -244,7 +267,7 @@ def parse_arrow(
             arrays.append(_extra_fields(objects, table.known_sources, problems))
         else:
             arrays.append(pa.array([injected.get(col.name)] * n, ARROW_TYPES[col.type]))
-    parsed = pa.Table.from_arrays(arrays, schema=table.arrow_schema)
+    parsed = _without_replaced_text(pa.Table.from_arrays(arrays, schema=table.arrow_schema), table, problems)
 
     unkeyed = [False] * n
     for key in table.record_keys:
@@ -257,7 +280,8 @@ def parse_arrow(
     for i, record in enumerate(objects):
         if unkeyed[i]:
             empty = [k for k in table.primary_key if parsed.column(k)[i].as_py() in (None, "")]
-            rejections.append(Rejection(endpoint, record, f"cannot be keyed: missing {', '.join(empty)}"))
+            why = "".join(f"; {p}" for p in problems.get(i, ()))
+            rejections.append(Rejection(endpoint, record, f"cannot be keyed: missing {', '.join(empty)}{why}"))
         elif i in problems:
             rejections.append(Rejection(endpoint, record, "; ".join(problems[i]) + " (loaded as NULL)"))
     return parsed.filter(pa.array([not u for u in unkeyed])) if any(unkeyed) else parsed

@@ -6,6 +6,7 @@ section's key. Command-line flags override config, which overrides the defaults 
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -26,7 +27,7 @@ from pipelines.config_check import configured_accounts, selected_accounts  # noq
 from pipelines.destinations import Warehouse
 from pipelines.engine import AccountRun, SyncControl, SyncOptions, SyncStats
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
-from pipelines.locking import LockHeld, connect_duckdb, warehouse_lock
+from pipelines.locking import DiskFull, LockHeld, connect_duckdb, warehouse_lock
 from pipelines.pii import Pii, check_recorded
 from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
@@ -133,6 +134,13 @@ def _root_cause(error: BaseException) -> BaseException:
     return next((e for e in chain if isinstance(e, HttpError)), chain[-1])
 
 
+def _disk_full(error: BaseException) -> bool:
+    """The error, or one it came from, is a full disk here: an OSError ENOSPC, or DuckDB's message for one
+    (a vendor's error body saying so is the vendor's disk)."""
+    return any((isinstance(e, OSError) and e.errno == errno.ENOSPC)
+               or (not isinstance(e, HttpError) and "No space left on device" in str(e)) for e in _chain(error))
+
+
 def describe_failure(vendor: str, cause: BaseException) -> str:
     """One line: what happened and, where the user can fix it, what to check."""
     message = f"{type(cause).__name__}: {cause}".splitlines()[0]
@@ -233,6 +241,10 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     except Exception as e:  # reported per vendor; the other vendors go on
         if any(isinstance(cause, KeyboardInterrupt) for cause in _chain(e)):
             raise KeyboardInterrupt from e  # dlt wraps Ctrl-C (and SIGTERM) in its step error: stop the run
+        if _disk_full(e):
+            raise DiskFull(f"no space left on the device of {warehouse.describe()} or {warehouse.pipelines_dir} "
+                           f"(syncing {spec.name}/{account}): free some space and sync again; what was loaded "
+                           "stays and the pending package loads first") from None
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())
     finally:
@@ -286,6 +298,14 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
                     on_finished(result.runs[-1])
         build_models(warehouse, result)
     return result
+
+
+def build_models_alone(warehouse: Warehouse, result: SyncResult) -> None:
+    """`callsync models`: the build under the sync lock, so it never runs beside a sync, with the DuckDB file
+    held for it. A sync or a reader that keeps either past `lock_timeout_s` raises LockHeld (exit code 3)."""
+    timeout_s = callsync_config().lock_timeout_s
+    with warehouse_lock(warehouse.pipelines_dir, timeout_s), holding(warehouse, timeout_s) as connection:
+        build_models(warehouse, result, connection)
 
 
 def build_models(target: Path | Warehouse, result: SyncResult,

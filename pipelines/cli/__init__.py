@@ -28,9 +28,10 @@ EMPTY_SUMMARY = {"vendors": [], "models": {}, "models_seconds": 0.0, "models_err
 
 def _configure_logging(verbose: bool) -> None:
     """No telemetry (loopback-only machines); library chatter on stderr only with --verbose. dlt's
-    own signal handling is off: the command's handlers stop the whole run (`_stop_on_signals`)."""
+    own signal handling is off: the command's handlers stop the whole run (`_stop_on_signals`). dlt's
+    errors are callsync's one-line failures already: its log (retried load jobs, tracebacks) is --verbose's."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "CRITICAL")
     os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
     os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
     if verbose:
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tune_before_imports()  # before pyarrow is imported, by any command
     from pipelines.config import ConfigError
-    from pipelines.locking import LockHeld
+    from pipelines.locking import DiskFull, LockHeld
 
     try:
         return COMMANDS[args.command](args)
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, f"configuration error: {e}", EXIT_CONFIG)
     except LockHeld as e:
         return _fail(args, str(e), EXIT_LOCKED)
+    except DiskFull as e:
+        return _fail(args, str(e), EXIT_PARTIAL)
     except KeyboardInterrupt:
         _fail(args, INTERRUPTED if args.command in ("sync", "demo") else "interrupted", EXIT_INTERRUPTED)
         _exit_interrupted()
@@ -225,7 +228,7 @@ def cmd_models(args) -> int:
     if warehouse.is_duckdb:
         runner.destinations.existing_duckdb(args.duckdb)  # says where it was looked for
     result = runner.SyncResult()
-    runner.build_models(warehouse, result)
+    runner.build_models_alone(warehouse, result)
     output.print_models(result)
     return EXIT_OK if result.ok else EXIT_PARTIAL
 

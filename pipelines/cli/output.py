@@ -51,7 +51,8 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
             "seconds": round(r.seconds, 3), "requests": r.stats.requests, "retries": r.stats.retries,
             "jobs_listed": r.stats.jobs_listed, "jobs_fetched": r.stats.jobs_fetched,
             "jobs_failed": r.stats.jobs_failed, "jobs_deleted": r.stats.jobs_deleted, "contacts": r.stats.contacts,
-            "rejected_records": r.stats.rejected, "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
+            "rejected_records": r.stats.rejected, "duplicate_copies": r.stats.duplicates,
+            "rows": dict(r.stats.rows), "job_errors": r.stats.errors,
         } for r in result.runs],
         "models": result.models,
         "models_seconds": round(result.models_seconds, 3),
@@ -88,7 +89,8 @@ def print_failures(result: SyncResult) -> None:
 def vendor_line(run: VendorRun) -> str:
     s = run.stats
     return (f"{run.vendor}/{run.account}: {s.jobs_listed} jobs listed, {s.jobs_fetched} details fetched"
-            f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}; {s.contacts:,} contacts; "
+            f"{f', {s.jobs_deleted} deleted' if s.jobs_deleted else ''}"
+            f"{f', {s.duplicates} duplicate copies dropped' if s.duplicates else ''}; {s.contacts:,} contacts; "
             f"rows {', '.join(f'{t} {n:,}' for t, n in sorted(s.rows.items())) or 'none'}; "
             f"{s.requests} requests ({s.retries} retried) in {run.seconds:.1f}s")
 

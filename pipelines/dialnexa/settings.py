@@ -29,6 +29,8 @@ CALLS = {
 
 # Batch statuses after which DialNexa places no more calls (both vocabularies; `deleted` is Gen B).
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled", "deleted"})
+# Call-record statuses of a call not over yet (sql/seeds: the open group); any other is final.
+OPEN_CALL_STATUSES = frozenset({"created", "initiated", "sent", "received"})
 # List fields that move when a batch changes (VENDORS.md §3); Gen A's second example names its
 # counters completed_calls / failed_calls, so those count too.
 FINGERPRINT_COLUMNS = {

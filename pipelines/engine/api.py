@@ -67,6 +67,8 @@ class VendorApi(ABC):
     - `contact_tables`: the detail tables holding a job's contacts, for the progress count (SyncStats.contacts):
       table -> the column naming the contact where several rows are one contact (the calls or dials of one
       number), None where each row is one. A row without that key counts as a contact of its own.
+    - `updated_columns` and `is_terminal_record`: which of two copies of a record in one response
+      loads (engine.copies): the later vendor timestamp, else a final state, else the last copy.
     """
 
     vendor: ClassVar[str]
@@ -76,6 +78,11 @@ class VendorApi(ABC):
     pii_fields: ClassVar[Mapping[str, str]] = _NONE
     pii_keys: ClassVar[Mapping[str, str]] = _NONE
     contact_tables: ClassVar[Mapping[str, str | None]] = MappingProxyType({"contacts": None})
+    updated_columns: ClassVar[Mapping[str, str]] = _NONE  # table name -> typed column of the vendor's last change
+
+    def is_terminal_record(self, table: Table, row: dict) -> bool:
+        """Whether a typed row of `table` is in a final state (no vendor's record is, by default)."""
+        return False
 
     @abstractmethod
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:

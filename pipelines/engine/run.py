@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from pipelines import failpoints
 from pipelines.config import CallsyncConfig
 from pipelines.engine.api import DetailPage, DetailTask, ListedJob, PartialDetail, VendorApi
+from pipelines.engine.copies import keep_latest_copies
 from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.engine.paging import IncompleteWalk
 from pipelines.engine.tables import SYNC_ERRORS, TableWriter, history_table
@@ -51,6 +52,7 @@ class SyncStats:
     jobs_failed: int = 0
     jobs_deleted: int = 0
     rejected: int = 0
+    duplicates: int = 0  # copies of a record that lost to another copy in the same response (engine.copies)
     requests: int = 0
     retries: int = 0
     contacts: int = 0  # in the jobs fetched (VendorApi.contact_tables), whatever tables a vendor keeps them in
@@ -306,14 +308,19 @@ class SyncRun:
     # --- records ----------------------------------------------------------------------------
 
     def parse(self, records: list[Any], table: Table, endpoint: str, job_id: str | None = None) -> pa.Table:
-        """A page of vendor records as a typed Arrow table, personal data protected first (pipelines.pii);
-        the records it rejects are kept for this package's `rejected_records`."""
+        """A page of vendor records as a typed Arrow table, personal data protected first (pipelines.pii),
+        one copy per record (engine.copies); the records it rejects are kept for this package's
+        `rejected_records`."""
         api, pii = self.api, self.options.pii
         records = pii.protect(records, api.pii_fields, api.pii_keys, table.known_sources, table.keep_extra)
         injected = {"account": self.account, "synced_at": self.now}
         if job_id is not None:
             injected["job_id"] = job_id
-        return parse_arrow(records, table, injected, endpoint, self.rejections)
+        data = parse_arrow(records, table, injected, endpoint, self.rejections)
+        data, losers = keep_latest_copies(data, table, api.updated_columns.get(table.name),
+                                          lambda row: api.is_terminal_record(table, row))
+        self.stats.duplicates += losers
+        return data
 
 
 def _fatal(error: BaseException) -> bool:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from . import control
+from . import control, hostile
 from .dialect import Dialect
 from .dialnexa import DialNexa, DialNexaGenA
 from .limits import RateLimits
@@ -61,7 +61,7 @@ class RequestLog:
 class Faults:
     """Per-request fault draws, deterministic for a seed (in request arrival order)."""
 
-    KINDS = ("429", "500", "502", "503", "5xx", "timeout", "malformed")
+    KINDS = ("429", "500", "502", "503", "5xx", "timeout", "malformed", *hostile.KINDS)
 
     def __init__(self):
         self.configure()
@@ -164,7 +164,11 @@ def _endpoint(sim: Simulator, dialect, label: str, handler, auth: bool = True):
         kind = faults.draw()
         if kind == "timeout":
             await asyncio.sleep(faults.delay_s)
-        if kind == "429":
+        if kind == "repeat_page":
+            request = hostile.first_page(request)
+        if kind == "redirect":
+            response = hostile.redirect(request)
+        elif kind == "429":
             response = dialect.error(429, "Rate limit exceeded", {
                 "Retry-After": _fmt_seconds(faults.retry_after_s),
                 "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0",
@@ -193,6 +197,10 @@ def _endpoint(sim: Simulator, dialect, label: str, handler, auth: bool = True):
             if kind == "malformed":
                 body = response.body
                 response = Response(body[: max(1, len(body) // 2)], 200, media_type="application/json")
+            elif kind in hostile.BODY_KINDS and response.status_code == 200:
+                response = Response(hostile.mangle(kind, response.body), 200, media_type="application/json")
+        if kind == "drip":
+            response = hostile.drip(response, faults.delay_s)
         entry["status"] = response.status_code
         return response
 

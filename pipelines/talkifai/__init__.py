@@ -19,6 +19,7 @@ from pipelines.engine import (
 )
 from pipelines.engine.paging import PageWalk
 from pipelines.http import VendorClient, auth_headers
+from pipelines.records import Table
 from pipelines.sync_state import fingerprint
 from pipelines.talkifai import settings
 
@@ -43,6 +44,7 @@ class TalkifaiApi(VendorApi):
     pii_fields = settings.PII_FIELDS
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH  # the list's counters move with every finished call: default staleness
+    updated_columns = settings.UPDATED_COLUMNS
 
     def __init__(self, organization_id: str):
         self.organization_id = organization_id
@@ -72,6 +74,11 @@ class TalkifaiApi(VendorApi):
             is_terminal=row["status"] in settings.TERMINAL_JOB_STATUSES,
             parts=max(1, math.ceil((row["total_contacts"] or 0) / settings.CONTACTS_PAGE_SIZE)),
         )
+
+    def is_terminal_record(self, table: Table, row: dict) -> bool:
+        if table.name == settings.JOBS.name:
+            return row["status"] in settings.TERMINAL_JOB_STATUSES
+        return table.name == settings.CONTACTS.name and row["status"] not in settings.OPEN_CONTACT_STATUSES
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Contacts page `task.part` (500 per page) of one job; the last part goes on while the vendor

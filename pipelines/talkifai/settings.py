@@ -14,6 +14,10 @@ AUTH_MODES = ("both", "bearer", "x-api-key")
 AUTH = "both"
 
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
+# Contact statuses under which TalkifAI may still call (sql/seeds: the open group); any other is final.
+OPEN_CONTACT_STATUSES = frozenset({"pending", "queued", "dialing", "connected", "agent_error"})
+# Between two copies of a contact in one response, the later attempt is the newer copy (engine.copies).
+UPDATED_COLUMNS = {"contacts": "last_attempt_at"}
 # List fields that move when a job changes; TalkifAI jobs carry no updatedAt.
 FINGERPRINT_COLUMNS = ("status", "total_contacts", "contacts_processed", "successful_calls",
                        "failed_calls", "completed_at")

@@ -25,6 +25,7 @@ from pipelines.engine import (
 )
 from pipelines.engine.paging import IncompleteWalk, PageWalk
 from pipelines.http import VendorClient, bearer
+from pipelines.records import Table
 from pipelines.sync_state import fingerprint
 from pipelines.vogent import settings
 
@@ -65,6 +66,7 @@ class VogentApi(VendorApi):
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH
     staleness_s = 0  # the list shows no progress: open jobs are refetched every run
+    updated_columns = settings.UPDATED_COLUMNS
 
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
         return cursor_pages(client, settings.JOBS_PATH, settings.JOBS_PATH, settings.JOBS_PAGE_SIZE)
@@ -77,6 +79,11 @@ class VogentApi(VendorApi):
             # "terminal" here means "may freeze once fetched": also INIT, where nothing moves.
             is_terminal=status in settings.TERMINAL_JOB_STATUSES or status in settings.STATIC_JOB_STATUSES,
         )
+
+    def is_terminal_record(self, table: Table, row: dict) -> bool:
+        if table.name == settings.JOBS.name:
+            return row["status"] in settings.TERMINAL_JOB_STATUSES
+        return table.name == settings.DIALS.name and row["status"] not in settings.OPEN_DIAL_STATUSES
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """The job's dials page by page, then its whole queue snapshot in one piece.

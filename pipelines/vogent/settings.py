@@ -16,6 +16,10 @@ TERMINAL_JOB_STATUSES = frozenset({"COMPLETE", "CANCELLED"})
 STATIC_JOB_STATUSES = frozenset({"INIT"})
 # The list shows no counters and no updatedAt: the status is all that moves.
 FINGERPRINT_COLUMNS = ("status",)
+# Dial statuses of a call not over yet (sql/seeds: the open group); a dial in any other is final.
+OPEN_DIAL_STATUSES = frozenset({"queued", "ringing", "in-progress"})
+# Between two copies of a dial in one response, the later updatedAt is the newer copy (engine.copies).
+UPDATED_COLUMNS = {"dials": "updated_at"}
 
 # Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
 # fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.

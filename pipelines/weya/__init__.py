@@ -17,6 +17,7 @@ import dlt
 from pipelines.engine import AccountRun, DetailPage, DetailTask, ListedJob, VendorApi, account_resource
 from pipelines.engine.paging import PageWalk
 from pipelines.http import NotFound, VendorClient, bearer
+from pipelines.records import Table
 from pipelines.sync_state import fingerprint
 from pipelines.weya import settings
 from pipelines.weya.calls import BatchCalls, IncompleteBatch, split_call
@@ -31,6 +32,7 @@ class WeyaApi(VendorApi):
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_ENDPOINT
     # updatedAt and the counters move with every logged call: the default staleness
+    updated_columns = settings.UPDATED_COLUMNS
 
     def __init__(self, user_id: str):
         self.user_id = user_id
@@ -69,6 +71,9 @@ class WeyaApi(VendorApi):
             fingerprint=fingerprint(row[c] for c in settings.FINGERPRINT_COLUMNS),
             is_terminal=row["queue_status"] in settings.TERMINAL_JOB_STATUSES,
         )
+
+    def is_terminal_record(self, table: Table, row: dict) -> bool:
+        return table.name == settings.JOBS.name and row["queue_status"] in settings.TERMINAL_JOB_STATUSES
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """The batch fields and every distinct call of one batch (calls.BatchCalls); ends with

@@ -106,8 +106,9 @@ class BatchCalls:
             page += 1
 
     def _take(self, calls: list[Any], by_id: bool) -> list[Any]:
-        """The calls not seen before; under `_id` order, notes a call out of that order."""
-        fresh = []
+        """The calls not seen on an earlier page; under `_id` order, notes a call out of that order. Copies
+        of a call within this page all go on: the engine picks the one that loads (engine.copies)."""
+        fresh, ids = [], set()
         for call in calls:
             call_id = call.get("_id") if isinstance(call, dict) else None
             if not isinstance(call_id, str):
@@ -119,8 +120,9 @@ class BatchCalls:
                 self._out_of_order |= self._last_id is not None and call_id.lower() <= self._last_id
                 self._last_id = call_id.lower()
             if call_id not in self.seen:
-                self.seen.add(call_id)
+                ids.add(call_id)
                 fresh.append(call)
+        self.seen |= ids
         return fresh
 
     def _get(self, order: settings.CallOrder, page: int) -> dict:

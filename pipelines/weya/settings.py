@@ -39,6 +39,8 @@ CALLS_BY_CREATED_AT = (CallOrder("createdAt", "asc"), CallOrder("createdAt", "de
 CALLS_MAX_WALKS = 3  # walks over one batch per fetch, until its `total` distinct calls are in
 
 TERMINAL_JOB_STATUSES = frozenset({"completed"})  # the only final queue_status Weya shows
+# Between two copies of a batch in one response, the later updatedAt is the newer copy (engine.copies).
+UPDATED_COLUMNS = {"jobs": "updated_at"}
 # List fields that move when a batch changes; Weya batches carry updatedAt.
 FINGERPRINT_COLUMNS = ("queue_status", "total_calls", "calls_picked", "calls_completed", "updated_at")
 
