@@ -238,7 +238,7 @@ class VendorClient:
     def _before_sleep(self, state: RetryCallState) -> None:
         with self._lock:
             self.retries += 1
-        log.info("retrying after %s (attempt %d)", state.outcome.exception(), state.attempt_number)
+        log.info("retrying after %s (attempt %d)", state.outcome and state.outcome.exception(), state.attempt_number)
 
     def _get_json_once(self, path: str, params: Mapping[str, Any] | None, unreadable: set[bytes]) -> Any:
         with self._lock:

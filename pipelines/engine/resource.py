@@ -1,7 +1,7 @@
 """The dlt resource of one vendor account: a `SyncRun` handed to dlt one package per extract."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ def vendor_resource(api: VendorApi, client: VendorClient, run: AccountRun):
     next). Without, one extract is one whole run, and the resource runs again on every extract,
     so a source can be handed to `pipeline.run()` by anything.
     """
-    session: Iterator[Any] | None = None
+    session: Generator[Any, None, None] | None = None
     control, stats = run.control, run.stats
 
     def end() -> None:

@@ -3,7 +3,7 @@ details), package (a job's rows with its state row, cut where a package may load
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -161,7 +161,7 @@ class SyncRun:
         self.rejections: list[Rejection] = []
         self.detail_pages = self.detail_rows = 0
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Generator[Any, None, None]:  # a generator: closing it stops the fetch threads
         workers = 2 * self.options.max_concurrency  # a worker parsing its page leaves its request slot
         with DetailFetcher(self._fetch, workers, buffer=8 * workers) as fetcher:
             yield from self.plan(fetcher)
@@ -251,6 +251,7 @@ class SyncRun:
             self.stats.jobs_fetched += 1
             state = self.policy.fetched(job.fingerprint, job.is_terminal, prev, self.now)
             if pending.list_row is None:  # missing from the list, but its detail answers
+                assert prev is not None  # only a job fetched before is looked for outside the list
                 state = self.policy.missing(replace(prev, fetched_at=self.now), self.now)
             self._record_state(job_id, state)
         elif _fatal(outcome):

@@ -198,7 +198,7 @@ def _endpoint(sim: Simulator, dialect, label: str, handler, auth: bool = True):
                 body = response.body
                 response = Response(body[: max(1, len(body) // 2)], 200, media_type="application/json")
             elif kind in hostile.BODY_KINDS and response.status_code == 200:
-                response = Response(hostile.mangle(kind, response.body), 200, media_type="application/json")
+                response = Response(hostile.mangle(kind, bytes(response.body)), 200, media_type="application/json")
         if kind == "drip":
             response = hostile.drip(response, faults.delay_s)
         entry["status"] = response.status_code
