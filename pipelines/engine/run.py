@@ -103,20 +103,25 @@ class _PendingJob:
     list_row: pa.Table | None
     parts_left: int
     pages: list[tuple[Table, pa.Table]] = field(default_factory=list)
-    keys: set[tuple] = field(default_factory=set)
+    keys: dict[str, set] = field(default_factory=dict)  # per table, the keys this job has so far
     rows: int = 0
 
     def add(self, table: Table, data: pa.Table) -> None:
         """`data` without rows whose key this job already had (a vendor's paging can repeat a
-        record): no package holds a key twice, which dlt's merge is told (records.MERGE_DEDUPLICATED)."""
+        record): no package holds a key twice, which dlt's merge is told (records.MERGE_DEDUPLICATED).
+        Whole-page set operations; row by row only when a page does repeat a key."""
         columns = [k for k in table.primary_key if k not in ("account", "job_id")]
-        keys = zip(*(data.column(c).to_pylist() for c in columns), strict=True) if columns else [()] * data.num_rows
-        keep = []
-        for i, key in enumerate(keys):
-            if (table.name, *key) not in self.keys:
-                self.keys.add((table.name, *key))
-                keep.append(i)
-        if len(keep) < data.num_rows:
+        if len(columns) == 1:
+            keys: list = data.column(columns[0]).to_pylist()
+        else:
+            keys = list(zip(*(data.column(c).to_pylist() for c in columns), strict=True)) if columns else \
+                [()] * data.num_rows
+        seen = self.keys.setdefault(table.name, set())
+        page = set(keys)
+        if len(page) == len(keys) and seen.isdisjoint(page):
+            seen |= page
+        else:
+            keep = [i for i, k in enumerate(keys) if not (k in seen or seen.add(k))]
             data = data.take(pa.array(keep, pa.int64()))
         self.pages.append((table, data))
         self.rows += data.num_rows
