@@ -62,14 +62,25 @@ class SyncControl:
     """How a caller steers a run loaded in packages, and watches it.
 
     A run pauses after each package; `finished` tells that its last package was extracted, and
-    `stop()` ends a paused run (its fetch threads and connections), e.g. when a load failed.
+    `stop()` ends a paused run (its fetch threads and connections), e.g. when a load failed;
+    `cancel()` ends a run from another thread.
     `on_progress(stats)` is called as jobs finish.
     """
 
     def __init__(self, on_progress: Callable[[SyncStats], None] | None = None):
         self.finished = False
+        self.cancelled = False
         self.on_progress = on_progress
         self._stop: Callable[[], None] | None = None
+
+    def cancel(self) -> None:
+        """Stop the run from another thread (the runner's, on Ctrl-C): the run raises KeyboardInterrupt in
+        its own thread at its next page, so its threads and connections end there."""
+        self.cancelled = True
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise KeyboardInterrupt
 
     def paused(self, stop: Callable[[], None] | None) -> None:
         """Called by the run: `stop` ends it while it is paused; None when it is not."""
@@ -180,6 +191,7 @@ class SyncRun:
     def _read_list(self, fetcher: DetailFetcher) -> Iterator[Any]:
         for number, records in enumerate(self.api.list_job_pages(self.client), start=1):
             failpoints.reached("list_page", number)
+            self.control.check()
             page = self.parse(records, self.api.jobs_table, self.api.list_endpoint)
             unchanged = []
             for i, row in enumerate(page.to_pylist()):
@@ -211,6 +223,7 @@ class SyncRun:
         would compete for the GIL with the responses they are reading); finish each job once its
         last part ended, and end a package where one is due."""
         for task, item in fetcher.results():
+            self.control.check()
             pending = self.pending.get(task.job_id)
             if pending is None:  # another part of this job failed first: its outcome is recorded
                 if isinstance(item, BaseException) and _fatal(item):
