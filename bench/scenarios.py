@@ -60,6 +60,17 @@ class Runner:
         result["sim_requests"] = self.sim.requests()
         return result
 
+    def vendors(self, names: list[str], label: str) -> dict:
+        """A sync of `names` (each the simulator's default account) into a new file, without its models."""
+        env = child_env(None, CALLSYNC__MAX_CONCURRENCY=str(CONCURRENCY))
+        for name in names:
+            env.update(self.sim.env_for(name))
+        self.sim.reset_requests()
+        r = run_child("vendors", {"vendors": names, "duckdb": str(self.path("vendors"))}, env, self.tmp)
+        log(f"{label}: sync {r['sync_s']:.2f} s + models {r['models_s']:.2f} s; "
+            + ", ".join(f"{v} {x['seconds']:.2f} s / {x['requests']} requests" for v, x in r["runs"].items()))
+        return r
+
     def sync(self, duckdb_path: Path, label: str) -> dict:
         args = {"profile": str(self.tmp / f"{label}.prof")} if self.profile else {}
         r = self.run("sync", duckdb_path, **args)
@@ -154,6 +165,28 @@ def latency(runner: Runner) -> list[Row]:
                 f"{sync['packages']} packages, loaded while later ones were fetched"),
             Row("  then the models (no requests; section 5)", f"{p['models']['seconds']:.2f} s",
                 f"sync + models {sync['seconds']:.2f} s", f"{sync['seconds'] / floor:.2f}")]
+
+
+def side_by_side(runner: Runner, vendors: list[str], scale: Scale) -> list[Row]:
+    """Every vendor synced alone, then all of them in one run, each response 100 ms late; the first
+    (untimed) run of all renders and caches every page in the simulator."""
+    runner.sim.advance(SETTLE_S)
+    runner.sim.set_latency(LATENCY_S)
+    try:
+        runner.vendors(vendors, "side by side: warm-up run of every vendor")
+        alone = {v: runner.median(lambda i, v=v: runner.vendors([v], f"{v} alone, run {i + 1}"), "sync_s")
+                 for v in vendors}
+        together = runner.median(lambda i: runner.vendors(vendors, f"all {len(vendors)} vendors, run {i + 1}"),
+                                 "sync_s")
+    finally:
+        runner.sim.set_latency(0)
+    slowest = max(alone, key=lambda v: alone[v]["sync_s"])
+    s, floor = together["sync_s"], alone[slowest]["sync_s"]
+    return [Row(f"each vendor alone, {scale}, +100 ms", f"{floor:.2f} s",
+                ", ".join(f"{v} {alone[v]['sync_s']:.2f}" for v in vendors) + f" s; median of {runner.repeat}"),
+            check(f"{len(vendors)} vendors in one sync (models excl.)", f"{s:.2f} s",
+                  f"slowest alone ({slowest}) {floor:.2f} s; sum {sum(a['sync_s'] for a in alone.values()):.2f} s; "
+                  f"target <= 1.15", s / floor, "<=", 1.15)]
 
 
 def large(runner: Runner, small_sync: dict, small: Scale, big: Scale) -> tuple[list[Row], list[Row]]:
