@@ -115,7 +115,7 @@ def floor(args: dict) -> dict:
 def peer(args: dict) -> dict:
     from bench import peer
 
-    return peer.run(args["vendor_url"], Path(args["duckdb"]))
+    return peer.run(args["vendor_url"], Path(args["duckdb"]), tuned=args.get("tuned", False))
 
 
 QUERIES = {
