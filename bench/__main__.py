@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             inc = scenarios.incremental(runner)
             thr, small_sync = scenarios.throughput(runner, small)
             lat = scenarios.latency(runner)
+            budget = scenarios.rate_limited(Runner(sim, tmp, args.profile))
         with SimProcess(big.jobs, big.per_job, args.seed) as sim:
             memory, models = scenarios.large(Runner(sim, tmp, args.profile), small_sync, small, big)
         each = scale_for(args.vendors_scale, args.per_job)
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             vendors = scenarios.side_by_side(Runner(sim, tmp, repeat=args.repeat), names, each)
         sections = [("0. start-up", scenarios.config_error(tmp)),
                     (f"1. throughput, {small}", thr), ("2. latency, +100 ms per response", lat),
+                    ("2b. rate-limited (the simulator's request budget)", budget),
                     ("3. incremental, default staleness 3600 s", inc),
                     ("4. memory", memory), (f"5. models, {big}", models),
                     (f"6. vendors side by side, +100 ms per response, {len(names)} x {each}", vendors)]

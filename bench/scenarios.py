@@ -176,6 +176,28 @@ def latency(runner: Runner) -> list[Row]:
                 f"sync + models {sync['seconds']:.2f} s", f"{sync['seconds'] / floor:.2f}")]
 
 
+BUDGET, BUDGET_WINDOW_S = 40, 1.0  # the simulator's request budget in the rate-limited scenario
+
+
+def rate_limited(runner: Runner) -> list[Row]:
+    """The same settled world under a request budget of 40 per second (429 with the vendor's headers
+    beyond it): first request to last response against the time the budget allows for the pages."""
+    jobs, list_pages = runner.sim.listing()
+    requests = list_pages + sum(detail_pages(j) for j in jobs.values())
+    allowed = requests / (BUDGET / BUDGET_WINDOW_S)
+    runner.sim.set_budget(BUDGET, BUDGET_WINDOW_S)
+    try:
+        sync = runner.sync(runner.path("budget"), f"callsync under a budget of {BUDGET} requests per "
+                                                  f"{BUDGET_WINDOW_S:g} s")
+    finally:
+        runner.sim.set_budget(None)
+    spent = sync["phases"]["requests"]["seconds"]
+    made = sync["sim_requests"]["total"]
+    return [check(f"first request to last response, budget {BUDGET} per {BUDGET_WINDOW_S:g} s", f"{spent:.2f} s",
+                  f"{requests} pages / {BUDGET / BUDGET_WINDOW_S:g} per s = {allowed:.2f} s; {made - requests} "
+                  f"requests answered 429; target <= 1.10", spent / allowed, "<=", 1.1)]
+
+
 def side_by_side(runner: Runner, vendors: list[str], scale: Scale) -> list[Row]:
     """Every vendor synced alone, then all of them in one run, each response 100 ms late; the first
     (untimed) run of all renders and caches every page in the simulator."""

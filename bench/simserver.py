@@ -102,6 +102,10 @@ class SimProcess:
     def set_latency(self, seconds: float) -> None:
         self._post("/faults", {"latency_s": seconds})
 
+    def set_budget(self, requests: int | None, window_s: float = 1.0) -> None:
+        """TalkifAI's request budget: `requests` per `window_s` (429 beyond it); None lifts it."""
+        self._post("/rate_limits", {"vendor": "talkifai", "requests": requests, "window_s": window_s})
+
     def reset_requests(self) -> None:
         self._post("/requests/reset")
 
