@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="contacts in the throughput/latency/incremental world (default 200,000)")
     p.add_argument("--large", type=int, default=1_000_000,
                    help="contacts in the memory/models world (default 1,000,000)")
+    p.add_argument("--vendors-scale", type=int, default=50_000,
+                   help="contacts per vendor in the vendors-side-by-side world (default 50,000)")
     p.add_argument("--per-job", type=int, default=2_000,
                    help="contacts per job; scales add jobs (default 2,000)")
     p.add_argument("--quick", action="store_true",
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     if args.quick:
-        args.scale, args.large, args.per_job, args.repeat = 4_000, 20_000, 200, 1
+        args.scale, args.large, args.per_job, args.repeat, args.vendors_scale = 4_000, 20_000, 200, 1, 2_000
     small, big = scale_for(args.scale, args.per_job), scale_for(args.large, args.per_job)
 
     started, load_before = time.monotonic(), os.getloadavg()[0]
@@ -53,12 +55,19 @@ def main(argv: list[str] | None = None) -> int:
             inc = scenarios.incremental(runner)
             thr, small_sync = scenarios.throughput(runner, small)
             lat = scenarios.latency(runner)
+            budget = scenarios.rate_limited(Runner(sim, tmp, args.profile))
         with SimProcess(big.jobs, big.per_job, args.seed) as sim:
             memory, models = scenarios.large(Runner(sim, tmp, args.profile), small_sync, small, big)
+        each = scale_for(args.vendors_scale, args.per_job)
+        with SimProcess(each.jobs, each.per_job, args.seed) as sim:
+            names = list(sim.vendors)
+            vendors = scenarios.side_by_side(Runner(sim, tmp, repeat=args.repeat), names, each)
         sections = [("0. start-up", scenarios.config_error(tmp)),
                     (f"1. throughput, {small}", thr), ("2. latency, +100 ms per response", lat),
+                    ("2b. rate-limited (the simulator's request budget)", budget),
                     ("3. incremental, default staleness 3600 s", inc),
-                    ("4. memory", memory), (f"5. models, {big}", models)]
+                    ("4. memory", memory), (f"5. models, {big}", models),
+                    (f"6. vendors side by side, +100 ms per response, {len(names)} x {each}", vendors)]
     finally:
         if args.keep:
             log(f"kept {tmp}")

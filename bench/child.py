@@ -1,7 +1,8 @@
 """One measured task, run by `bench.measure.run_child` in a fresh process:
 `python -m bench.child MODE '{"json": "args"}'` prints one JSON result line.
 
-Modes: `sync` (callsync's real `runner.sync`), `floor`, `peer`, `models`. With `"profile": PATH`,
+Modes: `sync` (callsync's real `runner.sync`), `vendors` (the same, several vendors), `floor`, `peer`,
+`models`. With `"profile": PATH`,
 `sync` also writes a cProfile of the sync to PATH.
 """
 from __future__ import annotations
@@ -87,6 +88,24 @@ def sync(args: dict) -> dict:
             "phases": phases(started, run.stats, sync_end, finished, sampler)}
 
 
+def vendors(args: dict) -> dict:
+    """`runner.sync(args["vendors"], path)`: the sync's wall time without the models, and each vendor's."""
+    from pipelines.process import tune_before_imports, tuned_for_sync
+
+    tune_before_imports()
+    from pipelines import runner
+
+    with tuned_for_sync():
+        started = time.monotonic()
+        result = runner.sync(args["vendors"], Path(args["duckdb"]))
+        finished = time.monotonic()
+    if not result.ok:
+        raise SystemExit(f"sync failed: {[r.error for r in result.runs]} {result.models_error}")
+    return {"sync_s": finished - started - result.models_seconds, "models_s": result.models_seconds,
+            "runs": {r.vendor: {"seconds": r.seconds, "requests": r.stats.requests, "rows": dict(r.stats.rows)}
+                     for r in result.runs}}
+
+
 def floor(args: dict) -> dict:
     from bench import floor
 
@@ -96,7 +115,7 @@ def floor(args: dict) -> dict:
 def peer(args: dict) -> dict:
     from bench import peer
 
-    return peer.run(args["vendor_url"], Path(args["duckdb"]))
+    return peer.run(args["vendor_url"], Path(args["duckdb"]), tuned=args.get("tuned", False))
 
 
 QUERIES = {
@@ -134,7 +153,7 @@ def models(args: dict) -> dict:
     return {"build_s": statistics.median(builds), "builds": builds, "contacts": contacts, "queries": queries}
 
 
-MODES = {"sync": sync, "floor": floor, "peer": peer, "models": models}
+MODES = {"sync": sync, "vendors": vendors, "floor": floor, "peer": peer, "models": models}
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], json.loads(sys.argv[2])

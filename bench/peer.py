@@ -13,9 +13,14 @@ dlt's docs show and otherwise left at its defaults.
 Defaults everywhere else: append write disposition, dlt's default nesting (contactData and
 retryPolicy become columns / child tables), dict rows with the default insert-values loader,
 sequential (not parallelized) resources. Loaded into a new DuckDB file like callsync.
+
+The tuned peer (`tuned=True`) is the same source set the way a dlt user tuning from dlt's
+performance docs would: `loader_file_format="parquet"`, `parallelized=True` on the detail
+transformer, `max_table_nesting=0`, `[extract] workers` 8, `[normalize] workers` 2, `[load] workers` 4.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -25,8 +30,10 @@ from dlt.sources.rest_api import rest_api_source
 
 from bench.simserver import API_KEY, DETAIL_PAGE_SIZE, LIST_PAGE_SIZE, ORG_ID
 
+TUNED_SETTINGS = {"EXTRACT__WORKERS": "8", "NORMALIZE__WORKERS": "2", "LOAD__WORKERS": "4"}
 
-def source(vendor_url: str):
+
+def source(vendor_url: str, tuned: bool = False):
     return rest_api_source({
         "client": {
             "base_url": vendor_url + "/",
@@ -53,16 +60,19 @@ def source(vendor_url: str):
                                   "total_path": None, "has_more_path": "contactsHasMore"},
                 },
                 "include_from_parent": ["id"],
+                **({"parallelized": True} if tuned else {}),
             },
         ],
-    })
+    }, max_table_nesting=0 if tuned else None)
 
 
-def run(vendor_url: str, duckdb_path: Path) -> dict:
+def run(vendor_url: str, duckdb_path: Path, tuned: bool = False) -> dict:
+    if tuned:
+        os.environ.update(TUNED_SETTINGS)  # this process only (bench.child)
     pipeline = dlt.pipeline(pipeline_name="bench_peer", destination=dlt.destinations.duckdb(str(duckdb_path)),
                             dataset_name="talkifai", pipelines_dir=str(duckdb_path.parent / "peer.pipelines"))
     t0 = time.perf_counter()
-    pipeline.run(source(vendor_url))
+    pipeline.run(source(vendor_url, tuned), loader_file_format="parquet" if tuned else None)
     seconds = time.perf_counter() - t0
     con = duckdb.connect(str(duckdb_path), read_only=True)
     try:

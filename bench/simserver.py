@@ -7,6 +7,7 @@ talks to it only over HTTP (the control API under `/_control`, the TalkifAI list
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import socket
 import subprocess
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     app = create_app(World(seed=args.seed, jobs_per_account=args.jobs, contacts_per_job=args.contacts))
+    sim = app.state.sim
+    print(json.dumps({vendor: {"prefix": sim.dialects[vendor].prefix, "keys": accounts["default"]}
+                      for vendor, accounts in sim.world.accounts.items()}), flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -53,6 +57,7 @@ class SimProcess:
                                      stdout=subprocess.PIPE, text=True)
         port = int(self.proc.stdout.readline())
         self.base_url = f"http://127.0.0.1:{port}"
+        self.vendors = json.loads(self.proc.stdout.readline())  # vendor -> its URL prefix and default keys
         self.vendor_url = f"{self.base_url}/talkifai"
         self.control = httpx.Client(base_url=f"{self.base_url}/_control", timeout=120)
         deadline = time.monotonic() + 30
@@ -84,11 +89,22 @@ class SimProcess:
         r.raise_for_status()
         return r.json()
 
+    def env_for(self, vendor: str) -> dict[str, str]:
+        """The environment that points callsync's `vendor` source at this simulator (its default account)."""
+        section = f"SOURCES__{vendor.upper()}__"
+        env = {section + key.upper(): str(value) for key, value in self.vendors[vendor]["keys"].items()}
+        env[section + "BASE_URL"] = self.base_url + self.vendors[vendor]["prefix"]
+        return env
+
     def advance(self, seconds: float) -> None:
         self._post("/advance", {"seconds": seconds})
 
     def set_latency(self, seconds: float) -> None:
         self._post("/faults", {"latency_s": seconds})
+
+    def set_budget(self, requests: int | None, window_s: float = 1.0) -> None:
+        """TalkifAI's request budget: `requests` per `window_s` (429 beyond it); None lifts it."""
+        self._post("/rate_limits", {"vendor": "talkifai", "requests": requests, "window_s": window_s})
 
     def reset_requests(self) -> None:
         self._post("/requests/reset")

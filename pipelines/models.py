@@ -135,7 +135,20 @@ def make_plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callab
              | {f"{INTERMEDIATE}.int_{e}__unioned" for e in entities})
     if len(by_name) < len(models):
         raise ModelError(f"{_duplicate(models).origin}: {_duplicate(models).relation} is generated")
+    _views_where_read_once(by_name)
     return Plan(seeds, by_name, _order(by_name, known), known, column_docs.read(sql_dir))
+
+
+def _views_where_read_once(models: dict[str, Model]) -> None:
+    """An intermediate step that at most one model reads is a view: materialising it (a million
+    contacts, say) would cost a write and a read for nothing, since its one reader is a table."""
+    readers: dict[str, int] = {}
+    for model in models.values():
+        for ref in model.refs:
+            readers[ref] = readers.get(ref, 0) + 1
+    for name, model in models.items():
+        if name.startswith(f"{INTERMEDIATE}.") and readers.get(name, 0) <= 1:
+            model.kind = "view"
 
 
 def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
 import shutil
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -21,7 +23,7 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from pipelines import destinations, failpoints, models
+from pipelines import destinations, failpoints, models, process
 from pipelines.config import CallsyncConfig, ConfigError, callsync_config, vendor_tuning
 from pipelines.config_check import configured_accounts, selected_accounts  # noqa: F401 (public here too)
 from pipelines.destinations import Warehouse
@@ -118,9 +120,10 @@ def make_pipeline(vendor: str, account: str, target: Path | Warehouse,
     )
 
 
-def _chain(error: BaseException) -> list[BaseException]:
+def _chain(outermost: BaseException) -> list[BaseException]:
     """The error and what caused it, outermost first (dlt wraps each step's error)."""
     chain: list[BaseException] = []
+    error: BaseException | None = outermost
     while error is not None and all(error is not e for e in chain):
         chain.append(error)
         error = error.__cause__ or error.__context__
@@ -183,7 +186,7 @@ def drop_loaded_packages(pipeline: dlt.Pipeline) -> None:
 def holding(warehouse: Warehouse, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection | None]:
     """The DuckDB file, held for one step (a load, the models) and closed after it, which checkpoints it:
     between steps, while the vendors are fetched, readers get in. Other destinations: None."""
-    if not warehouse.is_duckdb:
+    if warehouse.duckdb_path is None:
         yield None
         return
     connection = open_duckdb(warehouse.duckdb_path, timeout_s)
@@ -191,6 +194,63 @@ def holding(warehouse: Warehouse, timeout_s: float) -> Iterator[duckdb.DuckDBPyC
         yield connection
     finally:
         connection.close()
+
+
+class Writer:
+    """One writer at a time on the warehouse, for every (vendor, account) of a run: each pair's state read
+    and package loads take turns. The DuckDB file stays open from one load to the next while another
+    pair's package waits for it (or the models follow), and is closed (checkpointed) when every pair
+    waits on its vendor, so that readers get in then. Other destinations: the connection is None."""
+
+    def __init__(self, warehouse: Warehouse, timeout_s: float, pairs: int = 1):
+        self.warehouse, self.timeout_s, self.pairs = warehouse, timeout_s, pairs
+        self.connection: duckdb.DuckDBPyConnection | None = None
+        self._turn = threading.Lock()
+        self._count = threading.Lock()
+        self._waiting = 0
+        self._shut = False
+
+    @contextmanager
+    def turn(self, last: bool = False) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """The warehouse for one step; `last`: the pair's last step, after which it is done."""
+        with self._count:
+            self._waiting += 1
+        self._turn.acquire()
+        with self._count:
+            self._waiting -= 1
+        try:
+            if self._shut:
+                raise KeyboardInterrupt  # the run was stopped while this pair waited for its turn
+            if self.warehouse.duckdb_path is not None and self.connection is None:
+                self.connection = open_duckdb(self.warehouse.duckdb_path, self.timeout_s)
+            yield self.connection
+        finally:
+            try:
+                if last:
+                    self.pairs -= 1
+                if self.connection is not None and (self._shut or not (self._waiting or self.pairs == 0)):
+                    self.close()
+            finally:
+                self._turn.release()
+
+    def done(self) -> None:
+        """A pair ended without a last step (it failed): one fewer to wait for."""
+        with self._turn:
+            self.pairs -= 1
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def shut(self, wait_s: float = 10.0) -> None:
+        """No more steps; waits up to `wait_s` for a load in progress, then closes the file."""
+        self._shut = True
+        if self._turn.acquire(timeout=wait_s):
+            try:
+                self.close()
+            finally:
+                self._turn.release()
 
 
 def load_with(pipeline: dlt.Pipeline, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection | None) -> None:
@@ -205,17 +265,23 @@ def load_with(pipeline: dlt.Pipeline, warehouse: Warehouse, connection: duckdb.D
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
                  on_progress: Callable[[str, SyncStats], None] | None = None,
-                 lock_timeout_s: float = 0.0) -> VendorRun:
+                 lock_timeout_s: float = 0.0, writer: Writer | None = None,
+                 control: SyncControl | None = None) -> VendorRun:
     """Finish what a dead run left, then extract and load one account; never raises but LockHeld (the
-    warehouse stayed busy: every account would fail alike). The DuckDB file is held only to read the
-    account's state and to load each package, never while the vendor is fetched."""
+    warehouse stayed busy: every account would fail alike) and KeyboardInterrupt. The warehouse is taken
+    through `writer` (shared by the pairs of one run) only to read the account's state and to load each
+    package, never while the vendor is fetched."""
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
+    own_writer = writer is None
+    writer = writer or Writer(warehouse, lock_timeout_s)
     stats = SyncStats()
-    control = SyncControl((lambda s: on_progress(f"{spec.name}/{account}", s)) if on_progress else None)
+    control = control or SyncControl()
+    if on_progress:
+        control.on_progress = lambda s: on_progress(f"{spec.name}/{account}", s)
     run = VendorRun(spec.name, account, stats)
-    started = time.monotonic()
+    started, ended = time.monotonic(), False
     try:
-        with holding(warehouse, lock_timeout_s) as connection:
+        with writer.turn() as connection:
             pipeline = make_pipeline(spec.name, account, warehouse, connection)
             if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
                 pipeline.normalize()
@@ -223,16 +289,21 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
                 drop_loaded_packages(pipeline)
             known = load_known_jobs(pipeline.sql_client, account)
             check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
+        # dlt's extract and normalize query a connection held in the credentials; the writer's is shared
+        # with other threads, so from here the pipeline names the file and each load passes the connection.
+        pipeline = make_pipeline(spec.name, account, warehouse)
         source = spec.source(**config, run=AccountRun(account, known, options, http, stats, control))
         packages = 0
         while not control.finished:  # one package per pass, the next one fetched meanwhile (SyncOptions)
+            control.check()
             # The steps of pipeline.run(), spelled out so a killed run can be tested between them.
             pipeline.extract(source)
             failpoints.reached("after_extract")
             pipeline.normalize()
             failpoints.reached("after_normalize")
             failpoints.arm_load_failpoint()
-            with holding(warehouse, lock_timeout_s) as connection:  # closed (checkpointed) before the next
+            ended = control.finished
+            with writer.turn(last=ended) as connection:  # closed (checkpointed) unless another load waits
                 load_with(pipeline, warehouse, connection)
             packages += 1
             failpoints.reached("package_loaded", packages)
@@ -249,6 +320,10 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
         run.traceback = options.pii.text(traceback.format_exc())
     finally:
         control.stop()  # a load failed between packages: stop the fetch of the rest
+        if not ended:
+            writer.done()
+        if own_writer:
+            writer.close()
     run.seconds = time.monotonic() - started
     return run
 
@@ -275,8 +350,9 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
          refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None,
          destination: str | None = None, on_finished: Callable[[VendorRun], None] | None = None) -> SyncResult:
     """Sync every configured vendor (or those named) into the warehouse (DuckDB unless `destination`
-    or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`.
-    `on_finished(run)` is called as each (vendor, account) ends, so its summary need not wait for the rest."""
+    or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`. Every
+    (vendor, account) is fetched side by side; their loads take turns (Writer). `on_finished(run)` is
+    called (on this thread) as each one ends, so its summary need not wait for the rest."""
     accounts = {spec.name: keys for spec, keys in selected_accounts(vendors).items()}
     specs = [VENDORS[name] for name in accounts]
 
@@ -286,17 +362,28 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     deadline = time.monotonic() + config.max_run_s
     settings = {spec.name: vendor_settings(spec.name, config, pii, refresh, deadline) for spec in specs}
     result = SyncResult()
-    if warehouse.is_duckdb:
+    if warehouse.duckdb_path is not None:
         check_writable(warehouse.duckdb_path)
+    pairs = [(spec, account, keys) for spec in specs for account, keys in accounts[spec.name].items()]
     with warehouse_lock(warehouse.pipelines_dir, config.lock_timeout_s):
-        for spec in specs:
-            options, http = settings[spec.name]
-            for account, keys in accounts[spec.name].items():
-                result.runs.append(sync_account(spec, account, keys, warehouse, options, http, on_progress,
-                                                config.lock_timeout_s))
+        writer = Writer(warehouse, config.lock_timeout_s, len(pairs))
+        try:
+            def one(pair: tuple[VendorSpec, str, dict[str, Any]], control: SyncControl) -> VendorRun:
+                spec, account, keys = pair
+                return sync_account(spec, account, keys, warehouse, *settings[spec.name], on_progress,
+                                    config.lock_timeout_s, writer, control)
+
+            finished = {}
+            for index, run in side_by_side(pairs, one):  # in the order they finish
+                finished[index] = run
                 if on_finished is not None:
-                    on_finished(result.runs[-1])
-        build_models(warehouse, result)
+                    on_finished(run)
+            result.runs = [finished[i] for i in sorted(finished)]
+            if writer.connection is not None:  # dlt's steps set it to the last vendor's dataset
+                writer.connection.execute("reset search_path")
+            build_models(warehouse, result, writer.connection)
+        finally:
+            writer.shut()
     return result
 
 
@@ -306,6 +393,34 @@ def build_models_alone(warehouse: Warehouse, result: SyncResult) -> None:
     timeout_s = callsync_config().lock_timeout_s
     with warehouse_lock(warehouse.pipelines_dir, timeout_s), holding(warehouse, timeout_s) as connection:
         build_models(warehouse, result, connection)
+
+
+def side_by_side(pairs: list[Any], run: Callable[[Any, SyncControl], VendorRun]) -> Iterator[tuple[int, VendorRun]]:
+    """`run(pair, control)` for every pair at once, each on its own thread; yields (index, outcome) as each
+    finishes. An exception of one (LockHeld, KeyboardInterrupt) or of the caller (a signal arrives in
+    the main thread) cancels the others and is raised here."""
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    controls = [SyncControl() for _ in pairs]
+    if len(pairs) > 1:  # what pyarrow and dlt import on first use, imported once here, not by two threads at once
+        process.import_lazy_dependencies()
+
+    def work(index: int) -> None:
+        try:
+            done.put((index, run(pairs[index], controls[index]), None))
+        except BaseException as e:  # handed to the caller's thread
+            done.put((index, None, e))
+
+    for index in range(len(pairs)):
+        threading.Thread(target=work, args=(index,), name=f"callsync-pair-{index}", daemon=True).start()
+    try:
+        for _ in pairs:
+            index, outcome, error = done.get()
+            if error is not None:
+                raise error
+            yield index, outcome
+    finally:
+        for control in controls:
+            control.cancel()
 
 
 def build_models(target: Path | Warehouse, result: SyncResult,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from pipelines import runner
 from pipelines.cli import EXIT_OK, EXIT_PARTIAL
 from pipelines.simulator import SimulatorServer, World
 from pipelines.vendors import VENDORS
@@ -55,3 +56,26 @@ def test_every_vendor_converges_over_cycles_in_one_warehouse(world, workdir, pac
     finally:
         con.close()
     assert all(n > 3 for n in loads.values()) == (package_rows != "0"), loads
+
+
+def test_vendors_are_fetched_side_by_side_and_load_one_at_a_time(world, workdir, monkeypatch):
+    """Every vendor's requests run while the others' do (the run takes about the slowest vendor's time,
+    not the sum), and each vendor's result is whole."""
+    for vendor in VENDORS:
+        for key, value in world.env_for(vendor).items():
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("CALLSYNC__STALENESS_S", "0")
+    world.set_faults(latency_s=0.2)
+    try:
+        result = runner.sync(None, workdir / "w.duckdb")
+    finally:
+        world.set_faults(latency_s=0)
+    assert result.ok, [r.error for r in result.runs] + [result.models_error]
+    assert [(r.vendor, r.account) for r in result.runs] == [(v, "default") for v in VENDORS]
+    first_requests = [r.stats.first_request_at for r in result.runs]
+    last_responses = [r.stats.last_response_at for r in result.runs]
+    fetching = sum(last - first for first, last in zip(first_requests, last_responses, strict=True))
+    span = max(last_responses) - min(first_requests)
+    assert span < 0.75 * fetching, (span, fetching)  # one after another, the span would be the sum
+    for vendor in VENDORS:
+        assert_vendor_equals_truth(world, workdir / "w.duckdb", vendor)

@@ -39,7 +39,7 @@ def test_a_signal_stops_the_whole_run_and_the_next_sync_resumes(sim, workdir, si
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert err.strip().splitlines()[-1] == "callsync: interrupted; the next sync resumes"
-    assert "vogent" not in out + err and "models" not in err  # the run stopped: no next vendor
+    assert "vogent" not in out + err and "models" not in err  # the whole run stopped: no summary, no models
     line = json.loads(out)
     assert line["exit_code"] == EXIT_INTERRUPTED and line["finished_at"] >= line["started_at"]
 

@@ -3,6 +3,7 @@ JSON Lines summary, and the demo's closing tables."""
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -18,16 +19,25 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.st
 
 
 class Progress:
-    """One live status line per sync on a terminal (stderr), silent otherwise."""
+    """One live status line per sync on a terminal (stderr), silent otherwise: every (vendor, account)
+    still syncing, side by side; each leaves the line when its summary prints (`print_vendor`)."""
 
     def __init__(self) -> None:
         self._status = err.status("starting")
         self._status.start()
+        self._syncing: dict[str, str] = {}
+        self._lock = threading.Lock()  # the vendors' threads report at once
 
     def update(self, name: str, stats: SyncStats) -> None:
-        self._status.update(f"{name}: {stats.jobs_listed} jobs listed, "
-                            f"{stats.jobs_fetched + stats.jobs_failed + stats.jobs_deleted}/{stats.jobs_to_fetch} "
-                            f"details fetched, {stats.contacts:,} contacts")
+        with self._lock:
+            self._syncing[name] = (f"{name}: {stats.jobs_listed} jobs listed, "
+                                   f"{stats.jobs_fetched + stats.jobs_failed + stats.jobs_deleted}/"
+                                   f"{stats.jobs_to_fetch} details fetched, {stats.contacts:,} contacts")
+            self._status.update(" · ".join(self._syncing.values()))
+
+    def finished(self, name: str) -> None:
+        with self._lock:
+            self._syncing.pop(name, None)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -98,6 +108,8 @@ def vendor_line(run: VendorRun) -> str:
 def print_vendor(run: VendorRun, verbose: bool = False, progress: Progress | None = None) -> None:
     """One (vendor, account)'s summary, as it finishes (runner.sync's `on_finished`); a failure is told
     with the run's other failures at its end, its traceback here with `verbose`."""
+    if progress:
+        progress.finished(f"{run.vendor}/{run.account}")
     with progress.paused() if progress else nullcontext():
         if run.error is None:
             out.print(vendor_line(run), markup=False)

@@ -66,14 +66,25 @@ class SyncControl:
     """How a caller steers a run loaded in packages, and watches it.
 
     A run pauses after each package; `finished` tells that its last package was extracted, and
-    `stop()` ends a paused run (its fetch threads and connections), e.g. when a load failed.
+    `stop()` ends a paused run (its fetch threads and connections), e.g. when a load failed;
+    `cancel()` ends a run from another thread.
     `on_progress(stats)` is called as jobs finish.
     """
 
     def __init__(self, on_progress: Callable[[SyncStats], None] | None = None):
         self.finished = False
+        self.cancelled = False
         self.on_progress = on_progress
         self._stop: Callable[[], None] | None = None
+
+    def cancel(self) -> None:
+        """Stop the run from another thread (the runner's, on Ctrl-C): the run raises KeyboardInterrupt in
+        its own thread at its next page, so its threads and connections end there."""
+        self.cancelled = True
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise KeyboardInterrupt
 
     def paused(self, stop: Callable[[], None] | None) -> None:
         """Called by the run: `stop` ends it while it is paused; None when it is not."""
@@ -107,20 +118,29 @@ class _PendingJob:
     list_row: pa.Table | None
     parts_left: int
     pages: list[tuple[Table, pa.Table]] = field(default_factory=list)
-    keys: set[tuple] = field(default_factory=set)
+    keys: dict[str, set] = field(default_factory=dict)  # per table, the keys this job has so far
     rows: int = 0
 
     def add(self, table: Table, data: pa.Table) -> None:
         """`data` without rows whose key this job already had (a vendor's paging can repeat a
-        record): no package holds a key twice, which dlt's merge is told (records.MERGE_DEDUPLICATED)."""
+        record): no package holds a key twice, which dlt's merge is told (records.MERGE_DEDUPLICATED).
+        Whole-page set operations; row by row only when a page does repeat a key."""
         columns = [k for k in table.primary_key if k not in ("account", "job_id")]
-        keys = zip(*(data.column(c).to_pylist() for c in columns), strict=True) if columns else [()] * data.num_rows
-        keep = []
-        for i, key in enumerate(keys):
-            if (table.name, *key) not in self.keys:
-                self.keys.add((table.name, *key))
-                keep.append(i)
-        if len(keep) < data.num_rows:
+        if len(columns) == 1:
+            keys: list = data.column(columns[0]).to_pylist()
+        else:
+            keys = list(zip(*(data.column(c).to_pylist() for c in columns), strict=True)) if columns else \
+                [()] * data.num_rows
+        seen = self.keys.setdefault(table.name, set())
+        page = set(keys)
+        if len(page) == len(keys) and seen.isdisjoint(page):
+            seen |= page
+        else:
+            keep = []
+            for i, k in enumerate(keys):  # the first copy of a key in the job (copies in one page: engine.copies)
+                if k not in seen:
+                    seen.add(k)
+                    keep.append(i)
             data = data.take(pa.array(keep, pa.int64()))
         self.pages.append((table, data))
         self.rows += data.num_rows
@@ -189,6 +209,7 @@ class SyncRun:
     def _read_list(self, fetcher: DetailFetcher) -> Iterator[Any]:
         for number, records in enumerate(self.api.list_job_pages(self.client), start=1):
             failpoints.reached("list_page", number)
+            self.control.check()
             page = self.parse(records, self.api.jobs_table, self.api.list_endpoint)
             unchanged = []
             for i, row in enumerate(page.to_pylist()):
@@ -220,6 +241,7 @@ class SyncRun:
         would compete for the GIL with the responses they are reading); finish each job once its
         last part ended, and end a package where one is due."""
         for task, item in fetcher.results():
+            self.control.check()
             pending = self.pending.get(task.job_id)
             if pending is None:  # another part of this job failed first: its outcome is recorded
                 if isinstance(item, BaseException) and _fatal(item):
