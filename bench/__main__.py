@@ -62,12 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         with SimProcess(each.jobs, each.per_job, args.seed) as sim:
             names = list(sim.vendors)
             vendors = scenarios.side_by_side(Runner(sim, tmp, repeat=args.repeat), names, each)
+            unchanged = scenarios.unchanged_process(Runner(sim, tmp), names)
         sections = [("0. start-up", scenarios.config_error(tmp)),
                     (f"1. throughput, {small}", thr), ("2. latency, +100 ms per response", lat),
                     ("2b. rate-limited (the simulator's request budget)", budget),
                     ("3. incremental, default staleness 3600 s", inc),
                     ("4. memory", memory), (f"5. models, {big}", models),
-                    (f"6. vendors side by side, +100 ms per response, {len(names)} x {each}", vendors)]
+                    (f"6. vendors side by side, +100 ms per response, {len(names)} x {each}", vendors),
+                    (f"7. unchanged re-sync as a process, {len(names)} x {each}", unchanged)]
     finally:
         if args.keep:
             log(f"kept {tmp}")

@@ -254,26 +254,59 @@ def large(runner: Runner, small_sync: dict, small: Scale, big: Scale) -> tuple[l
 def config_error(tmp: Path, runs: int = 7) -> list[Row]:
     """Wall time of `callsync sync` with nothing configured (exit 2) against `python -c "import dlt"`,
     each a fresh process in an empty directory, alternated; medians of `runs`."""
+    folder = tmp / "config-error"
+    folder.mkdir(exist_ok=True)
+    error, dlt = against_import_dlt([sys.executable, "-m", "pipelines.cli", "sync"], folder, child_env(), 2, runs)
+    log(f"configuration error: {error:.3f} s; import dlt: {dlt:.3f} s (medians of {runs})")
+    return [check("configuration error / `python -c \"import dlt\"`", f"{error:.2f} s",
+                  f"import dlt {dlt:.2f} s; median of {runs}; target <= 1.3", error / dlt, "<=", 1.3)]
+
+
+def unchanged_process(runner: Runner, vendors: list[str], runs: int = 5) -> list[Row]:
+    """Wall time of the `callsync sync` process when nothing changed (every vendor, a settled world synced
+    once before), against `python -c "import dlt"`, alternated; medians of `runs`."""
+    import subprocess
+
+    folder = runner.tmp / "unchanged"
+    folder.mkdir(exist_ok=True)
+    env = child_env(None)
+    for name in vendors:
+        env.update(runner.sim.env_for(name))
+    runner.sim.advance(SETTLE_S)
+    command = [sys.executable, "-m", "pipelines.cli", "sync", "--duckdb", "w.duckdb"]
+    first = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    if first.returncode != 0:
+        raise SystemExit(f"unchanged re-sync: the first sync exited {first.returncode}:\n{first.stderr[-2000:]}")
+    runner.sim.reset_requests()
+    resync, dlt = against_import_dlt(command, folder, env, 0, runs, expect="models: unchanged, not rebuilt")
+    requests = runner.sim.requests()["total"] // runs
+    log(f"unchanged re-sync of {len(vendors)} vendors: {resync:.3f} s; import dlt: {dlt:.3f} s "
+        f"(medians of {runs}); {requests} requests each")
+    return [check(f"unchanged re-sync of {len(vendors)} vendors / `python -c \"import dlt\"`", f"{resync:.2f} s",
+                  f"import dlt {dlt:.2f} s; {requests} requests, models not rebuilt; median of {runs}; "
+                  f"target <= 1.5", resync / dlt, "<=", 1.5)]
+
+
+def against_import_dlt(command: list[str], cwd: Path, env: dict[str, str], code: int, runs: int,
+                       expect: str | None = None) -> tuple[float, float]:
+    """Median wall times of `command` (which must exit `code` and print `expect`) and of `python -c
+    "import dlt"`, each a fresh process, alternated."""
     import statistics
     import subprocess
     import time
 
-    folder = tmp / "config-error"
-    folder.mkdir(exist_ok=True)
-    commands = {"dlt": [sys.executable, "-c", "import dlt"],
-                "callsync": [sys.executable, "-m", "pipelines.cli", "sync"]}
+    commands = {"dlt": [sys.executable, "-c", "import dlt"], "command": command}
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        for name, command in commands.items():
+        for name, argv in commands.items():
             started = time.perf_counter()
-            code = subprocess.run(command, cwd=folder, env=child_env(), capture_output=True).returncode
+            proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
             times[name].append(time.perf_counter() - started)
-            if name == "callsync" and code != 2:
-                raise SystemExit(f"callsync sync with nothing configured exited {code}, not 2")
-    error, dlt = (statistics.median(times[name]) for name in ("callsync", "dlt"))
-    log(f"configuration error: {error:.3f} s; import dlt: {dlt:.3f} s (medians of {runs})")
-    return [check("configuration error / `python -c \"import dlt\"`", f"{error:.2f} s",
-                  f"import dlt {dlt:.2f} s; median of {runs}; target <= 1.3", error / dlt, "<=", 1.3)]
+            if name == "command" and (proc.returncode != code or (expect and expect not in proc.stdout)):
+                raise SystemExit(f"{' '.join(argv[1:])} exited {proc.returncode}, not {code}"
+                                 f"{f', or did not print {expect!r}' if expect else ''}:\n{proc.stdout[-1000:]}"
+                                 f"{proc.stderr[-1000:]}")
+    return statistics.median(times["command"]), statistics.median(times["dlt"])
 
 
 def scale_for(contacts: int, per_job: int) -> Scale:

@@ -1,7 +1,8 @@
 """Named points where a test can SIGKILL a sync, to prove a killed run loses nothing.
 
 `CALLSYNC_FAILPOINT=<name>` (e.g. `list_page:2`, `detail_page:5`, `after_extract`,
-`after_normalize`, `load_complete`, `package_loaded:2`) makes the process announce the point on stderr and kill
+`after_normalize`, `load_complete`, `package_loaded:2`, `model:20`: the models' build, once 20 relations
+are built, seeds included) makes the process announce the point on stderr and kill
 itself with SIGKILL when it gets there: no cleanup, no finally blocks, exactly like `kill -9`
 or an OOM kill. Unset, every check is one dictionary lookup.
 """

@@ -44,7 +44,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from pipelines import column_docs
+from pipelines import column_docs, failpoints, model_state
 from pipelines.vendors import VENDORS
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,6 @@ ENGINE_TABLES = {
     "sync_errors": {"account": "varchar", "job_id": "varchar", "error": "varchar", "occurred_at": "timestamptz"},
     "personal_data": {"account": "varchar", "pii_mode": "varchar"},
 }
-# Which column of a relation carries the vendor status, per core entity, for unknown_statuses().
-_STATUS_FIELDS = {"jobs": "job_status", "contacts": "contact_status", "attempts": "attempt_status"}
 _NAME = r"[a-z_][a-z0-9_]*"
 _VENDOR_FILE = re.compile(rf"^(stg|int)_({_NAME}?)__({_NAME})\.sql$")
 _SHARED_FILE = re.compile(rf"^(stg|int)_({_NAME})\.sql$")
@@ -165,6 +163,7 @@ def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
             continue
         warehouse.create(model)
         built.add(name)
+        failpoints.reached("model", len(built))
         if name.startswith(f"{ANALYTICS}."):
             warehouse.describe(name, plan.descriptions.get(name.split(".", 1)[1], {}))
     for stale in sorted(plan.known - built):
@@ -173,16 +172,10 @@ def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
 
 
 def unknown_statuses(target: Any) -> list[tuple[str, str, str | None, int]]:
-    """Vendor values that mapped to `unknown`, as (vendor, field, value, count), for the CLI to report:
-    an unmapped value is never silently another status; add it to `sql/seeds/status_map_<vendor>.csv`."""
+    """model_state.unknown_statuses() on any warehouse."""
     warehouse = adapter(target, None)
-    present = warehouse.relations_in(ANALYTICS) or set()
-    parts = [f"select vendor, '{status_field}' as field, vendor_status as value, count(*) as n "
-             f"from {ANALYTICS}.{relation} where status = 'unknown' group by vendor, vendor_status"
-             for relation, status_field in _STATUS_FIELDS.items() if relation in present]
-    if not parts:
-        return []
-    return [tuple(r) for r in warehouse.run(" union all ".join(parts) + " order by 1, 2, 3, 4", "unknown statuses")]
+    return model_state.unknown_statuses(lambda sql: warehouse.run(sql, "unknown statuses"),
+                                        warehouse.relations_in(ANALYTICS) or set())
 
 
 @dataclass

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from pipelines import destinations, failpoints, models, process
+from pipelines import destinations, failpoints, model_state, process
 from pipelines.config import CallsyncConfig, ConfigError, callsync_config, vendor_tuning
 from pipelines.config_check import configured_accounts, selected_accounts  # noqa: F401 (public here too)
 from pipelines.destinations import Warehouse
@@ -35,6 +36,7 @@ from pipelines.sync_state import load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = destinations.DEFAULT_DUCKDB
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"  # models.SQL_DIR, without importing the planner
 
 
 @dataclass
@@ -61,6 +63,7 @@ class SyncResult:
     unknown_statuses: list[tuple] = field(default_factory=list)
     models_error: str | None = None
     models_seconds: float = 0.0
+    models_skipped: bool = False  # no data row and no input of the models changed: not rebuilt (model_state)
 
     @property
     def ok(self) -> bool:
@@ -287,6 +290,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
                 pipeline.normalize()
                 pipeline.load()
                 drop_loaded_packages(pipeline)
+                stats.packages_resumed += 1
             known = load_known_jobs(pipeline.sql_client, account)
             check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
         # dlt's extract and normalize query a connection held in the credentials; the writer's is shared
@@ -368,6 +372,7 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
     with warehouse_lock(warehouse.pipelines_dir, config.lock_timeout_s):
         writer = Writer(warehouse, config.lock_timeout_s, len(pairs))
         try:
+            previous = _take_build(warehouse, writer)
             def one(pair: tuple[VendorSpec, str, dict[str, Any]], control: SyncControl) -> VendorRun:
                 spec, account, keys = pair
                 return sync_account(spec, account, keys, warehouse, *settings[spec.name], on_progress,
@@ -381,10 +386,20 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
             result.runs = [finished[i] for i in sorted(finished)]
             if writer.connection is not None:  # dlt's steps set it to the last vendor's dataset
                 writer.connection.execute("reset search_path")
-            build_models(warehouse, result, writer.connection)
+            unchanged = all(r.ok and r.stats.unchanged for r in result.runs)
+            build_models(warehouse, result, writer.connection, previous if unchanged else None)
         finally:
             writer.shut()
     return result
+
+
+def _take_build(warehouse: Warehouse, writer: Writer) -> model_state.Build | None:
+    """The build row of a DuckDB warehouse, taken out before anything loads (model_state)."""
+    if warehouse.duckdb_path is None:
+        return None
+    with writer.turn() as connection:
+        assert connection is not None
+        return model_state.take(connection)
 
 
 def build_models_alone(warehouse: Warehouse, result: SyncResult) -> None:
@@ -423,30 +438,53 @@ def side_by_side(pairs: list[Any], run: Callable[[Any, SyncControl], VendorRun])
             control.cancel()
 
 
-def build_models(target: Path | Warehouse, result: SyncResult,
-                 connection: duckdb.DuckDBPyConnection | None = None) -> None:
+def build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None = None,
+                 previous: model_state.Build | None = None) -> None:
     """Rebuild `analytics.*` from whatever is loaded, recording failures and the time in `result`. Without a
-    `connection`, a DuckDB file is held for the build alone (waiting up to `lock_timeout_s` for readers)."""
+    `connection`, a DuckDB file is held for the build alone (waiting up to `lock_timeout_s` for readers).
+    `previous`: the build row a sync took out when no data row changed; the same inputs skip the build."""
     started = time.monotonic()
     try:
-        _build_models(target, result, connection)
+        _build_models(target, result, connection, previous)
     finally:
         result.models_seconds = time.monotonic() - started
 
 
-def _build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None) -> None:
+def _build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None,
+                  previous: model_state.Build | None) -> None:
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     config = callsync_config()
+    sql_dir = Path(config.sql_dir) if config.sql_dir else None
     try:
         with _models_target(warehouse, config, connection) as client:
+            inputs = None
+            if isinstance(client, duckdb.DuckDBPyConnection):
+                inputs = model_state.inputs_fingerprint(client, sql_dir or SQL_DIR, model_settings(config), VENDORS)
+                if previous is not None and previous[0] == inputs:
+                    model_state.refresh_sync_times(client, VENDORS)
+                    model_state.store(client, previous)
+                    result.models_skipped = True
+                    result.unknown_statuses = model_state.unknown_statuses(
+                        lambda sql: client.execute(sql).fetchall(), set(model_state.relations(client)))
+                    return
+                model_state.take(client)  # `callsync models`: a build killed midway leaves no row behind
+            from pipelines import models  # the planner and sqlglot only when something is built
+
             result.models = models.build_models(
-                client, tuple(VENDORS), timezone=config.report_timezone,
-                sql_dir=Path(config.sql_dir) if config.sql_dir else None,
+                client, tuple(VENDORS), timezone=config.report_timezone, sql_dir=sql_dir,
                 destination=None if warehouse.is_duckdb else warehouse.destination,
                 include_incomplete_jobs=config.include_incomplete_jobs)
             result.unknown_statuses = models.unknown_statuses(client)
+            if inputs is not None:
+                model_state.store(client, (inputs, datetime.now(UTC)))
     except Exception as e:
         result.models_error = str(e).splitlines()[0]
+
+
+def model_settings(config: CallsyncConfig) -> dict[str, Any]:
+    """The settings that reach the models' SQL, for the build's fingerprint (model_state)."""
+    return {"include_incomplete_jobs": config.include_incomplete_jobs, "report_timezone": config.report_timezone,
+            "pii": config.pii.strip().lower(), "sql_dir": str(config.sql_dir or "")}
 
 
 @contextmanager
@@ -459,7 +497,7 @@ def _models_target(warehouse: Warehouse, config: CallsyncConfig, connection: duc
             yield con
     else:
         pipeline = dlt.pipeline(pipeline_name="callsync_models", destination=warehouse.destination,
-                                dataset_name=models.ANALYTICS, pipelines_dir=str(warehouse.pipelines_dir))
+                                dataset_name=model_state.ANALYTICS, pipelines_dir=str(warehouse.pipelines_dir))
         with pipeline.sql_client() as client:
             yield client
 

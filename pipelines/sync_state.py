@@ -23,7 +23,7 @@ SYNC_STATE = Table(
     "sync_state",
     (Column("account", "text"), Column("job_id", "text"), Column("fingerprint", "text"),
      Column("fetched_at", "timestamp"), Column("terminal_fetched_at", "timestamp"), Column("frozen", "bool"),
-     Column("is_deleted", "bool"), Column("missing_since", "timestamp")),
+     Column("is_deleted", "bool"), Column("missing_since", "timestamp"), Column("row_digest", "text")),
     primary_key=("account", "job_id"), keep_extra=False,
 )
 
@@ -34,7 +34,9 @@ MISSING_FOR_S = 3600.0  # at least this long between the two lists a job must be
 @dataclass(frozen=True)
 class JobState:
     """What the last loaded run knew about a job. `terminal_fetched_at`: its first fetch as terminal,
-    which starts the settle window; `missing_since`: the first complete list it was missing from."""
+    which starts the settle window; `missing_since`: the first complete list it was missing from;
+    `row_digest`: the digest of its whole list row as last loaded (row_digest()), which tells a list row
+    that changed outside the fingerprint's fields (a renamed job) from one loaded again as it was."""
 
     fingerprint: str | None
     fetched_at: datetime | None
@@ -42,6 +44,7 @@ class JobState:
     is_deleted: bool
     terminal_fetched_at: datetime | None = None
     missing_since: datetime | None = None
+    row_digest: str | None = None
 
     def row(self, account: str, job_id: str) -> dict:
         """The job's `sync_state` row."""
@@ -54,6 +57,11 @@ class JobState:
 def fingerprint(values: Iterable[Any]) -> str:
     """A short stable digest of the list fields that move when a job changes."""
     return hashlib.sha1(orjson.dumps(list(values), default=str)).hexdigest()[:16]
+
+
+def row_digest(row: dict[str, Any]) -> str:
+    """A digest of a whole list row but its `synced_at` (every run's own): the same row gives the same digest."""
+    return fingerprint(sorted((k, v) for k, v in row.items() if k != "synced_at"))
 
 
 @dataclass(frozen=True)
@@ -108,10 +116,11 @@ def load_known_jobs(sql_client_factory, account: str) -> dict[str, JobState]:
     try:
         with sql_client_factory() as client:
             table = client.make_qualified_table_name("sync_state")
-            rows = client.execute_sql(
-                f"select job_id, fingerprint, fetched_at, frozen, is_deleted, terminal_fetched_at, missing_since "
-                f"from {table} where account = %s", account)
+            # every column: a table loaded before row_digest existed has none (None: the next list row counts as new)
+            with client.execute_query(f"select * from {table} where account = %s", account) as cursor:
+                names = [str(d[0]).lower() for d in cursor.description]
+                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     except DatabaseUndefinedRelation:
         return {}
-    return {job_id: JobState(fp, fetched_at, bool(frozen), bool(deleted), terminal_at, missing)
-            for job_id, fp, fetched_at, frozen, deleted, terminal_at, missing in rows or []}
+    return {r["job_id"]: JobState(r["fingerprint"], r["fetched_at"], bool(r["frozen"]), bool(r["is_deleted"]),
+                                  r["terminal_fetched_at"], r["missing_since"], r.get("row_digest")) for r in rows}

@@ -35,7 +35,11 @@ def test_sync_prints_rows_and_requests_and_json_summary(sim, workdir):
     (vendor,) = summary["vendors"]
     jobs = len(sim.truth("talkifai")["jobs"])
     assert (vendor["vendor"], vendor["ok"], vendor["jobs_listed"], vendor["requests"]) == ("talkifai", True, jobs, 1)
-    assert summary["models"]["analytics.jobs"] == jobs
+    # nothing changed (one list request, no detail due): the models were not rebuilt, and the summary says so
+    assert (summary["models_skipped"], summary["models"], summary["models_error"]) == (True, {}, None)
+
+    proc = callsync("models", "--duckdb", "w.duckdb", cwd=workdir, env=talkifai_env(sim))
+    assert proc.returncode == EXIT_OK and "relations rebuilt (analytics.jobs" in proc.stdout
 
 
 def test_no_configuration_is_a_config_error(workdir):

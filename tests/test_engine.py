@@ -21,6 +21,7 @@ from pipelines.engine import (
     VendorApi,
 )
 from pipelines.http import HttpError
+from pipelines.sync_state import JobState, load_known_jobs
 from pipelines.talkifai import settings as talkifai_settings
 from tests.conftest import assert_vendor_equals_truth, configure_talkifai, warehouse_rows
 
@@ -211,3 +212,57 @@ def test_twenty_syncs_keep_the_pipelines_folder_small(sim, workdir, monkeypatch)
         sizes.append(folder_bytes())
     assert max(sizes[1:]) <= sizes[1] * 1.2, sizes  # no growth after the first syncs
     assert not list(runner.pipelines_dir_for(db.resolve()).rglob("*.parquet"))
+
+
+class _RenamingApi(_FakeApi):
+    """j2's list row shows `status`, a field its fingerprint (the id) does not cover."""
+
+    def __init__(self, status: str):
+        super().__init__(4)
+        self.status = status
+
+    def list_job_pages(self, client):
+        yield [{"id": i, "status": self.status if i == "j2" else "running"} for i in self.ids]
+
+
+def _known(packages: list[dict[str, list[dict]]], known: dict[str, JobState]) -> dict[str, JobState]:
+    """The job states a run leaves, as the next run reads them back."""
+    for tables in packages:
+        for row in tables.get("sync_state", []):
+            known[row["job_id"]] = JobState(**{k: v for k, v in row.items() if k not in ("account", "job_id")})
+    return known
+
+
+def test_a_list_row_that_changed_outside_the_fingerprint_is_a_change():
+    """A re-sync that fetched nothing and saw every list row as loaded is unchanged (the models need no
+    rebuild); one list row that moved in a field the fingerprint leaves out records its new digest."""
+    known = _known(_packages(sync_jobs(_RenamingApi("running"), SyncOptions(), SyncStats())), {})
+    assert len(known) == 4 and all(state.row_digest for state in known.values())
+
+    stats = SyncStats()
+    (tables,) = _packages(SyncRun(_RenamingApi("running"), None, "default", known, SyncOptions(), stats))
+    assert stats.unchanged and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 4
+    assert len(tables["jobs"]) == 4 and "sync_state" not in tables  # the list rows again: their synced_at is new
+
+    stats = SyncStats()
+    (tables,) = _packages(SyncRun(_RenamingApi("paused"), None, "default", known, SyncOptions(), stats))
+    assert not stats.unchanged and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 3
+    (state,) = tables["sync_state"]
+    assert state["job_id"] == "j2" and state["row_digest"] != known["j2"].row_digest
+    assert state["fingerprint"] == known["j2"].fingerprint and state["fetched_at"] == known["j2"].fetched_at
+
+
+def test_state_loaded_before_row_digests_existed_is_read(workdir):
+    """A warehouse of an earlier version has no sync_state.row_digest: its jobs read back with none, so
+    the first re-sync records every job's digest (and rebuilds the models once)."""
+    import duckdb
+
+    con = duckdb.connect(str(workdir / "w.duckdb"))
+    con.execute("create schema talkifai; create table talkifai.sync_state (account varchar, job_id varchar, "
+                "fingerprint varchar, fetched_at timestamptz, terminal_fetched_at timestamptz, frozen boolean, "
+                "is_deleted boolean, missing_since timestamptz)")
+    con.execute("insert into talkifai.sync_state values ('default', 'j1', 'fp', now(), null, false, false, null)")
+    con.close()
+    pipeline = runner.make_pipeline("talkifai", "default", workdir / "w.duckdb")
+    (state,) = load_known_jobs(pipeline.sql_client, "default").values()
+    assert (state.fingerprint, state.frozen, state.row_digest) == ("fp", False, None)

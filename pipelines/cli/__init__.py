@@ -23,7 +23,8 @@ EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 DEMO_DUCKDB = "callsync-demo.duckdb"
 DEMO_MARKER = "callsync-demo"  # in the demo warehouse's pipelines folder: the demo made this warehouse
 INTERRUPTED = "interrupted; the next sync resumes"
-EMPTY_SUMMARY = {"vendors": [], "models": {}, "models_seconds": 0.0, "models_error": None, "unknown_statuses": []}
+EMPTY_SUMMARY = {"vendors": [], "models": {}, "models_seconds": 0.0, "models_error": None, "models_skipped": False,
+                 "unknown_statuses": []}
 
 
 def _configure_logging(verbose: bool) -> None:

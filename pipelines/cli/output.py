@@ -67,6 +67,7 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
         "models": result.models,
         "models_seconds": round(result.models_seconds, 3),
         "models_error": result.models_error,
+        "models_skipped": result.models_skipped,
         "unknown_statuses": [list(u) for u in result.unknown_statuses],
     }
 
@@ -119,7 +120,9 @@ def print_vendor(run: VendorRun, verbose: bool = False, progress: Progress | Non
 
 
 def print_models(result: SyncResult) -> None:
-    if result.models and not result.models_error:
+    if result.models_skipped:
+        out.print(f"models: unchanged, not rebuilt (job sync times refreshed in {result.models_seconds:.2f} s)")
+    elif result.models and not result.models_error:
         key = [f"{name} {result.models[name]:,}" for name in ("analytics.jobs", "analytics.contacts")
                if name in result.models]
         out.print(f"models: {len(result.models)} relations rebuilt ({', '.join(key)}) "

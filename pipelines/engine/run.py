@@ -21,7 +21,7 @@ from pipelines.engine.tables import SYNC_ERRORS, TableWriter, history_table
 from pipelines.http import AuthError, DeadlineReached, HttpError, NotFound, VendorClient
 from pipelines.pii import PERSONAL_DATA, Pii
 from pipelines.records import REJECTED_RECORDS, Rejection, Table, parse_arrow, rejected_rows
-from pipelines.sync_state import SYNC_STATE, FetchPolicy, JobState
+from pipelines.sync_state import SYNC_STATE, FetchPolicy, JobState, row_digest
 
 PACKAGE_BREAK = object()  # yielded where what came before may be loaded as one package
 
@@ -56,10 +56,21 @@ class SyncStats:
     requests: int = 0
     retries: int = 0
     contacts: int = 0  # in the jobs fetched (VendorApi.contact_tables), whatever tables a vendor keeps them in
+    rows_unchanged: int = 0  # list rows loaded again as they were (only their synced_at is new); counted in rows
+    packages_resumed: int = 0  # a killed run's packages loaded before this run (runner)
     first_request_at: float | None = None  # time.monotonic() of the first request and last response
     last_response_at: float | None = None
     rows: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        """No data row changed: no detail was due, fetched, failed or deleted, nothing was rejected, no
+        earlier run's package was loaded, and every row written was a list row as it was (its synced_at
+        aside) or the account's personal_data row. The models then need no rebuild (runner)."""
+        due = self.jobs_to_fetch or self.jobs_failed or self.jobs_deleted or self.rejected or self.packages_resumed
+        return not due and not self.errors and \
+            sum(self.rows.values()) == self.rows_unchanged + self.rows[PERSONAL_DATA.name]
 
 
 class SyncControl:
@@ -175,6 +186,7 @@ class SyncRun:
         self.policy = FetchPolicy(staleness, options.settle_s, options.refresh)
         self.out = TableWriter(stats.rows)
         self.listed: dict[str, ListedJob] = {}
+        self.digests: dict[str, str] = {}  # job_id -> row_digest of its list row
         self.pending: dict[str, _PendingJob] = {}
         self.states: list[dict] = []
         self.errors: list[dict] = []
@@ -217,13 +229,18 @@ class SyncRun:
                 if job.job_id in self.listed:  # offset paging shifted while the list was read: seen already
                     continue
                 self.listed[job.job_id] = job
+                self.digests[job.job_id] = digest = row_digest(row)
                 prev = self.known.get(job.job_id)
                 if self.policy.needs_fetch(prev, job.fingerprint, job.is_terminal, self.now):
                     self._submit(job, page.slice(i, 1), fetcher)
                     continue
                 unchanged.append(i)
-                if prev is not None and prev.missing_since is not None:  # listed again
-                    self.states.append(replace(prev, missing_since=None).row(self.account, job.job_id))
+                assert prev is not None  # a job never seen needs a fetch
+                if prev.missing_since is not None or prev.row_digest != digest:  # listed again, or its row moved
+                    state = replace(prev, missing_since=None, row_digest=digest)
+                    self.states.append(state.row(self.account, job.job_id))
+                else:
+                    self.stats.rows_unchanged += 1
             yield from self.out.add(self.api.jobs_table, page.take(pa.array(unchanged, pa.int64())))
 
     def _submit(self, job: ListedJob, list_row: pa.Table | None, fetcher: DetailFetcher) -> None:
@@ -271,7 +288,8 @@ class SyncRun:
                 yield from self.out.add(table, data)
         if outcome is DONE:
             self.stats.jobs_fetched += 1
-            state = self.policy.fetched(job.fingerprint, job.is_terminal, prev, self.now)
+            state = replace(self.policy.fetched(job.fingerprint, job.is_terminal, prev, self.now),
+                            row_digest=self.digests.get(job_id, prev.row_digest if prev else None))
             if pending.list_row is None:  # missing from the list, but its detail answers
                 assert prev is not None  # only a job fetched before is looked for outside the list
                 state = self.policy.missing(replace(prev, fetched_at=self.now), self.now)
