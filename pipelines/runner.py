@@ -32,7 +32,7 @@ from pipelines.engine import AccountRun, SyncControl, SyncOptions, SyncStats
 from pipelines.http import AuthError, HttpError, HttpSettings, NotFound, RetryableError
 from pipelines.locking import DiskFull, LockHeld, connect_duckdb, warehouse_lock
 from pipelines.pii import Pii, check_recorded
-from pipelines.sync_state import load_known_jobs
+from pipelines.sync_state import JobState, load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = destinations.DEFAULT_DUCKDB
@@ -265,6 +265,29 @@ def load_with(pipeline: dlt.Pipeline, warehouse: Warehouse, connection: duckdb.D
     drop_loaded_packages(pipeline)
 
 
+def _resume(spec: VendorSpec, account: str, warehouse: Warehouse, writer: Writer, options: SyncOptions,
+            stats: SyncStats) -> dict[str, JobState]:
+    """Complete the package a killed run left (before reading state), then read the account's job state."""
+    with writer.turn() as connection:
+        pipeline = make_pipeline(spec.name, account, warehouse, connection)
+        if pipeline.has_pending_data:
+            pipeline.normalize()
+            pipeline.load()
+            drop_loaded_packages(pipeline)
+            stats.packages_resumed += 1
+        known = load_known_jobs(pipeline.sql_client, account)
+        check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
+    return known
+
+
+def _raise_if_disk_full(error: Exception, warehouse: Warehouse, run: VendorRun) -> None:
+    """A full disk fails every account alike: stop the run with one line rather than report each."""
+    if _disk_full(error):
+        raise DiskFull(f"no space left on the device of {warehouse.describe()} or {warehouse.pipelines_dir} "
+                       f"(syncing {run.vendor}/{run.account}): free some space and sync again; what was loaded "
+                       "stays and the pending package loads first") from None
+
+
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
                  on_progress: Callable[[str, SyncStats], None] | None = None,
@@ -284,15 +307,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     run = VendorRun(spec.name, account, stats)
     started, ended = time.monotonic(), False
     try:
-        with writer.turn() as connection:
-            pipeline = make_pipeline(spec.name, account, warehouse, connection)
-            if pipeline.has_pending_data:  # a killed run's package: complete it before reading state
-                pipeline.normalize()
-                pipeline.load()
-                drop_loaded_packages(pipeline)
-                stats.packages_resumed += 1
-            known = load_known_jobs(pipeline.sql_client, account)
-            check_recorded(pipeline.sql_client, options.pii)  # one personal-data mode per warehouse
+        known = _resume(spec, account, warehouse, writer, options, stats)
         # dlt's extract and normalize query a connection held in the credentials; the writer's is shared
         # with other threads, so from here the pipeline names the file and each load passes the connection.
         pipeline = make_pipeline(spec.name, account, warehouse)
@@ -316,10 +331,7 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
     except Exception as e:  # reported per vendor; the other vendors go on
         if any(isinstance(cause, KeyboardInterrupt) for cause in _chain(e)):
             raise KeyboardInterrupt from e  # dlt wraps Ctrl-C (and SIGTERM) in its step error: stop the run
-        if _disk_full(e):
-            raise DiskFull(f"no space left on the device of {warehouse.describe()} or {warehouse.pipelines_dir} "
-                           f"(syncing {spec.name}/{account}): free some space and sync again; what was loaded "
-                           "stays and the pending package loads first") from None
+        _raise_if_disk_full(e, warehouse, run)
         run.error = options.pii.text(describe_failure(spec.name, _root_cause(e)))  # a body may quote a number
         run.traceback = options.pii.text(traceback.format_exc())
     finally:
