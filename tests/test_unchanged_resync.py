@@ -20,7 +20,7 @@ SETTLED = 3 * 24 * 3600  # every job of the world is terminal
 
 @pytest.fixture
 def world():
-    with SimulatorServer(World(seed=7)) as server:
+    with SimulatorServer(World(seed=7, jobs_per_account=4, contacts_per_job=10)) as server:
         server.advance(SETTLED)
         yield server
 
