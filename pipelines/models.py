@@ -426,8 +426,8 @@ class Warehouse:
         if kinds is None:
             kinds = self._kinds[schema] = self.relation_kinds(schema)
         kind = kinds.pop(name, None)
-        if kind:
-            self.run(f"drop {kind} {relation}{self.cascade(kind)}", relation)
+        if kind:  # `if exists`: a cascade from a relation it read may have dropped it already
+            self.run(f"drop {kind} if exists {relation}{self.cascade(kind)}", relation)
 
     def cascade(self, kind: str) -> str:
         return ""
