@@ -91,10 +91,9 @@ class SimProcess:
 
     def env_for(self, vendor: str) -> dict[str, str]:
         """The environment that points callsync's `vendor` source at this simulator (its default account)."""
-        section = f"SOURCES__{vendor.upper()}__"
-        env = {section + key.upper(): str(value) for key, value in self.vendors[vendor]["keys"].items()}
-        env[section + "BASE_URL"] = self.base_url + self.vendors[vendor]["prefix"]
-        return env
+        from pipelines.simulator.server import source_env
+
+        return source_env(vendor, self.vendors[vendor]["keys"], self.base_url + self.vendors[vendor]["prefix"])
 
     def advance(self, seconds: float) -> None:
         self._post("/advance", {"seconds": seconds})

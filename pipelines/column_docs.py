@@ -12,7 +12,8 @@ import csv
 import sys
 from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from pipelines import SQL_DIR
+
 COLUMNS_FILE = "columns.csv"
 BEGIN = ("<!-- generated from sql/columns.csv by `python -m pipelines.column_docs`: edit the CSV, "
          "not this section -->")

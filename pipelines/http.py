@@ -278,16 +278,16 @@ class VendorClient:
         body: a server that sends a byte now and then would hold the request (and the run) for ever."""
         wait = max(0.01, min(self.settings.timeout_s, limit - time.monotonic()))
         with self._client.stream("GET", path, params=params, timeout=httpx.Timeout(wait)) as response:
-            body = bytearray()
+            chunks = []
             for chunk in response.iter_bytes():
-                body += chunk
+                chunks.append(chunk)
                 if time.monotonic() > limit:
                     if self.deadline is not None and limit >= self.deadline:
                         raise DeadlineReached(f"deadline reached while GET {path} was still arriving")
                     raise RetryableError(f"GET {path}: body still arriving after "
                                          f"{BODY_TIMEOUTS * self.settings.timeout_s:g}s", response.status_code)
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]  # decoded
-        return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=response.request)
 
     def _check_status(self, response: httpx.Response) -> None:
         status = response.status_code

@@ -12,13 +12,14 @@ No sqlglot, pandas or model planner here: an unchanged re-sync imports none of t
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from pipelines import version
 
 INTERMEDIATE, STAGING, ANALYTICS = "analytics_intermediate", "analytics_staging", "analytics"
 BUILD_INPUTS = f"{INTERMEDIATE}.build_inputs"
@@ -29,13 +30,6 @@ SYNC_TIMES = {f"{INTERMEDIATE}.int_jobs__unioned": "last_synced_at", f"{ANALYTIC
 # Which column of a relation carries the vendor status, per core entity, for unknown_statuses().
 STATUS_FIELDS = {"jobs": "job_status", "contacts": "contact_status", "attempts": "attempt_status"}
 Build = tuple[str, Any]  # (fingerprint, built_at) of the build in the warehouse
-
-
-def version() -> str:
-    try:
-        return importlib.metadata.version("callsync")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def inputs_fingerprint(con: duckdb.DuckDBPyConnection, sql_dir: Path, settings: dict[str, Any],

@@ -44,14 +44,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from pipelines import column_docs, failpoints, model_state
+from pipelines import SQL_DIR, column_docs, failpoints, model_state
+from pipelines.model_state import ANALYTICS, INTERMEDIATE, STAGING
 from pipelines.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
 REGISTERED_VENDORS = tuple(VENDORS)
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-SEEDS, STAGING, INTERMEDIATE, ANALYTICS = "analytics_seeds", "analytics_staging", "analytics_intermediate", "analytics"
+SEEDS = "analytics_seeds"
 SCHEMAS = (SEEDS, STAGING, INTERMEDIATE, ANALYTICS)
 REQUIRED_RAW = "jobs"  # the raw table whose presence means a vendor is loaded; every other one is optional
 # The engine's tables (pipelines.engine, pipelines.sync_state, pipelines.pii): one shape for every vendor.

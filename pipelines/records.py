@@ -192,9 +192,8 @@ def _scalar_columns(objects: list[dict], table: Table) -> dict[str, pa.Array]:
     """The text, number, boolean and timestamp columns in one Arrow conversion (C++, no
     per-value Python), by source field name; empty when any value does not fit, so that the
     column-by-column path finds and reports it."""
-    for source in table.bigint_sources:  # a set of the types, no generator: this runs on every page
-        if float in {type(r.get(source)) for r in objects}:
-            return {}
+    if any(_has_float(r.get(source) for r in objects) for source in table.bigint_sources):
+        return {}
     try:
         batch = pa.Table.from_pylist(objects, schema=table.scalar_schema)
         return {name: (column.cast(ARROW_TYPES["timestamp"]) if name in table.timestamp_sources else column)

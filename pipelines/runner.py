@@ -24,7 +24,7 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from pipelines import destinations, failpoints, model_state, process
+from pipelines import SQL_DIR, destinations, failpoints, model_state, process
 from pipelines.config import CallsyncConfig, ConfigError, callsync_config, vendor_tuning
 from pipelines.config_check import configured_accounts, selected_accounts  # noqa: F401 (public here too)
 from pipelines.destinations import Warehouse
@@ -36,7 +36,6 @@ from pipelines.sync_state import JobState, load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = destinations.DEFAULT_DUCKDB
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"  # models.SQL_DIR, without importing the planner
 
 
 @dataclass
@@ -479,7 +478,6 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
                     result.unknown_statuses = model_state.unknown_statuses(
                         lambda sql: client.execute(sql).fetchall(), set(model_state.relations(client)))
                     return
-                model_state.take(client)  # `callsync models`: a build killed midway leaves no row behind
             from pipelines import models  # the planner and sqlglot only when something is built
 
             result.models = models.build_models(

@@ -41,6 +41,16 @@ def test_core_dependencies_leave_out_every_extra():
     assert set(EXTRAS) <= set(PYPROJECT["optional-dependencies"])
 
 
+def test_make_demo_installs_the_simulator_only_and_make_test_every_extra():
+    rules = (Path(__file__).parents[1] / "Makefile").read_text().split("\n\n")
+    demo, = [r for r in rules if r.startswith("$(DEMO_STAMP):")]
+    everything, = [r for r in rules if r.startswith("$(STAMP):")]
+    assert "$(INSTALL) '.[sim]'" in demo
+    extras = re.search(r"\$\(INSTALL\) '\.\[([a-z,]+)\]'", everything)[1].split(",")
+    assert set(extras) == set(PYPROJECT["optional-dependencies"])
+    assert "\ndemo: $(DEMO_STAMP)\n" in "\n".join(rules) and "\ntest: $(STAMP)\n" in "\n".join(rules)
+
+
 def test_demo_runs_with_the_core_and_the_simulator_only(workdir):
     others = [m for extra in ("report", "postgres", "dagster") for m in EXTRAS[extra][1]]
     proc = callsync_without(others, "demo", "--cycles", "0", cwd=workdir)

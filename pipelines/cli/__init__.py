@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+from pipelines import version
+
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEMO_DUCKDB = "callsync-demo.duckdb"
 DEMO_MARKER = "callsync-demo"  # in the demo warehouse's pipelines folder: the demo made this warehouse
@@ -71,13 +73,6 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("callsync")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and library logs")
     parser = _Parser(prog="callsync", description=__doc__.splitlines()[0], parents=[common])
-    parser.add_argument("--version", action="version", version=f"callsync {_version()}")
+    parser.add_argument("--version", action="version", version=f"callsync {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:

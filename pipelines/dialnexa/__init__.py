@@ -156,9 +156,9 @@ class DialnexaApi(VendorApi):
 
     def is_terminal_record(self, table: Table, row: dict) -> bool:
         """Between copies of a record in one response (DialNexa's records carry no update time)."""
-        if table.name == "jobs":
-            return row["status"] in settings.TERMINAL_JOB_STATUSES
-        return table.name == "attempts" and row["status"] not in settings.OPEN_CALL_STATUSES
+        if table.name == "attempts":
+            return row["status"] not in settings.OPEN_CALL_STATUSES
+        return super().is_terminal_record(table, row)
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Every page of the batch's call records, from the generation's endpoint."""

@@ -81,8 +81,9 @@ class VendorApi(ABC):
     updated_columns: ClassVar[Mapping[str, str]] = _NONE  # table name -> typed column of the vendor's last change
 
     def is_terminal_record(self, table: Table, row: dict) -> bool:
-        """Whether a typed row of `table` is in a final state (no vendor's record is, by default)."""
-        return False
+        """Whether a typed row of `table` is in a final state: by default a job that `listed_job` calls
+        terminal; a vendor adds its detail records."""
+        return table.name == self.jobs_table.name and self.listed_job(row).is_terminal
 
     @abstractmethod
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:

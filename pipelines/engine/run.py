@@ -128,6 +128,7 @@ class _PendingJob:
     job: ListedJob
     list_row: pa.Table | None
     parts_left: int
+    digest: str | None = None  # sync_state.row_digest of its list row
     pages: list[tuple[Table, pa.Table]] = field(default_factory=list)
     keys: dict[str, set] = field(default_factory=dict)  # per table, the keys this job has so far
     rows: int = 0
@@ -186,7 +187,6 @@ class SyncRun:
         self.policy = FetchPolicy(staleness, options.settle_s, options.refresh)
         self.out = TableWriter(stats.rows)
         self.listed: dict[str, ListedJob] = {}
-        self.digests: dict[str, str] = {}  # job_id -> row_digest of its list row
         self.pending: dict[str, _PendingJob] = {}
         self.states: list[dict] = []
         self.errors: list[dict] = []
@@ -229,10 +229,10 @@ class SyncRun:
                 if job.job_id in self.listed:  # offset paging shifted while the list was read: seen already
                     continue
                 self.listed[job.job_id] = job
-                self.digests[job.job_id] = digest = row_digest(row)
+                digest = row_digest(row)
                 prev = self.known.get(job.job_id)
                 if self.policy.needs_fetch(prev, job.fingerprint, job.is_terminal, self.now):
-                    self._submit(job, page.slice(i, 1), fetcher)
+                    self._submit(job, page.slice(i, 1), fetcher, digest)
                     continue
                 unchanged.append(i)
                 assert prev is not None  # a job never seen needs a fetch
@@ -243,8 +243,9 @@ class SyncRun:
                     self.stats.rows_unchanged += 1
             yield from self.out.add(self.api.jobs_table, page.take(pa.array(unchanged, pa.int64())))
 
-    def _submit(self, job: ListedJob, list_row: pa.Table | None, fetcher: DetailFetcher) -> None:
-        self.pending[job.job_id] = _PendingJob(job, list_row, job.parts)
+    def _submit(self, job: ListedJob, list_row: pa.Table | None, fetcher: DetailFetcher,
+                digest: str | None = None) -> None:
+        self.pending[job.job_id] = _PendingJob(job, list_row, job.parts, digest)
         for part in range(1, job.parts + 1):
             fetcher.submit(DetailTask(job.job_id, part, job.parts))
 
@@ -289,7 +290,7 @@ class SyncRun:
         if outcome is DONE:
             self.stats.jobs_fetched += 1
             state = replace(self.policy.fetched(job.fingerprint, job.is_terminal, prev, self.now),
-                            row_digest=self.digests.get(job_id, prev.row_digest if prev else None))
+                            row_digest=pending.digest or (prev.row_digest if prev else None))
             if pending.list_row is None:  # missing from the list, but its detail answers
                 assert prev is not None  # only a job fetched before is looked for outside the list
                 state = self.policy.missing(replace(prev, fetched_at=self.now), self.now)

@@ -21,8 +21,6 @@ from pipelines.report.charts import (
 from pipelines.report.queries import Report, ReportError, has_relation, load_report
 from pipelines.report.render import print_tables, to_csv, to_html, to_json, to_markdown, write_html
 
-FORMATS = ("table", "csv", "json", "markdown")
-
-__all__ = ["CHARTS", "FORMATS", "Report", "ReportError", "chart_failure_categories", "chart_hourly_heatmap",
+__all__ = ["CHARTS", "Report", "ReportError", "chart_failure_categories", "chart_hourly_heatmap",
            "chart_job_progress", "chart_retry_curve", "chart_success_by_job", "figure_to_data_uri", "has_relation",
            "load_report", "print_tables", "to_csv", "to_html", "to_json", "to_markdown", "write_html"]

@@ -343,10 +343,7 @@ class DialNexa(Dialect):
         return next(((j, d) for j, d in self.visible_jobs(account) if j.job_id == job_id), None)
 
     def view(self, job: Job, deleted: bool) -> JobView:
-        t = self.world.now
-        if deleted:
-            assert job.deleted_at is not None, "only a job with a deletion time is shown deleted"
-            t = min(t, job.deleted_at)
+        t = job.shown_at(self.world.now)
         key = (job.account, job.job_id, t, deleted)
         view = self._views.get(key)
         if view is None:

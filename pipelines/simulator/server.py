@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Self
+from typing import Any, Self
 
 import httpx
 import uvicorn
@@ -22,6 +22,15 @@ from .world import World
 def _config(app, **kw) -> uvicorn.Config:
     return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                           timeout_graceful_shutdown=1, **kw)
+
+
+def source_env(vendor: str, credentials: dict[str, Any], base_url: str, account: str = "default") -> dict[str, str]:
+    """The environment variables of one account's configuration: the account `default` is the flat
+    `[sources.<vendor>]` section, any other one its `[sources.<vendor>.accounts.<name>]` section."""
+    section = f"SOURCES__{vendor.upper()}__" + ("" if account == "default" else f"ACCOUNTS__{account.upper()}__")
+    env = {section + key.upper(): str(value) for key, value in credentials.items()}
+    env[section + "BASE_URL"] = base_url
+    return env
 
 
 class SimulatorServer:
@@ -52,11 +61,7 @@ class SimulatorServer:
         The account `default` is the flat `[sources.<vendor>]` section, any other one its
         `[sources.<vendor>.accounts.<name>]` section. `dialect` picks another dialect of the same
         vendor (a DialNexa doc generation)."""
-        creds = self.world.accounts[vendor][account]
-        section = f"SOURCES__{vendor.upper()}__" + ("" if account == "default" else f"ACCOUNTS__{account.upper()}__")
-        env = {section + key.upper(): str(value) for key, value in creds.items()}
-        env[section + "BASE_URL"] = self.vendor_url(dialect or vendor)
-        return env
+        return source_env(vendor, self.world.accounts[vendor][account], self.vendor_url(dialect or vendor), account)
 
     def start(self) -> Self:
         self._server = uvicorn.Server(_config(self.app))

@@ -76,9 +76,9 @@ class TalkifaiApi(VendorApi):
         )
 
     def is_terminal_record(self, table: Table, row: dict) -> bool:
-        if table.name == settings.JOBS.name:
-            return row["status"] in settings.TERMINAL_JOB_STATUSES
-        return table.name == settings.CONTACTS.name and row["status"] not in settings.OPEN_CONTACT_STATUSES
+        if table.name == settings.CONTACTS.name:
+            return row["status"] not in settings.OPEN_CONTACT_STATUSES
+        return super().is_terminal_record(table, row)
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Contacts page `task.part` (500 per page) of one job; the last part goes on while the vendor

@@ -17,7 +17,6 @@ import dlt
 from pipelines.engine import AccountRun, DetailPage, DetailTask, ListedJob, VendorApi, account_resource
 from pipelines.engine.paging import PageWalk
 from pipelines.http import NotFound, VendorClient, bearer
-from pipelines.records import Table
 from pipelines.sync_state import fingerprint
 from pipelines.weya import settings
 from pipelines.weya.calls import BatchCalls, IncompleteBatch, split_call
@@ -71,9 +70,6 @@ class WeyaApi(VendorApi):
             fingerprint=fingerprint(row[c] for c in settings.FINGERPRINT_COLUMNS),
             is_terminal=row["queue_status"] in settings.TERMINAL_JOB_STATUSES,
         )
-
-    def is_terminal_record(self, table: Table, row: dict) -> bool:
-        return table.name == settings.JOBS.name and row["queue_status"] in settings.TERMINAL_JOB_STATUSES
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """The batch fields and every distinct call of one batch (calls.BatchCalls); ends with
