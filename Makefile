@@ -24,10 +24,11 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 demo: $(DEMO_STAMP)
 	$(BIN)/callsync demo
 
+# worksteal: an idle worker takes queued tests from the busy one, so both finish together.
 # -rs: list skipped tests and why (the PostgreSQL tests skip, saying so, when no server runs; CI=true fails them)
 test: $(STAMP)
 	$(BIN)/mypy pipelines
-	$(BIN)/python -m pytest -n 2 -rs tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -rs tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

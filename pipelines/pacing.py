@@ -14,7 +14,8 @@ same (base URL, API key) in the process and combines three gates:
 
 An epoch Reset is read against this machine's clock; one in the past or over a day away is
 ignored (a vendor clock far off, or a simulated one). Resets in whole seconds are taken at
-their latest reading, so rounding costs throughput, never a 429.
+their latest reading, so rounding costs throughput, never a 429. An answer read after the window
+rolled over, to a request sent before it, is about the old window: it teaches only the Limit.
 
 Before the first such header nothing is paced (plans differ from 60 to 1,000+ requests a minute,
 so any guess would be wrong); a user cap (requests per minute) bounds the bucket from the start.
@@ -191,6 +192,10 @@ class Budget:
     def _learn(self, seen: RateHeaders, rate_limited: bool, sent_at: float, retry_after_cap: float,
                now: float) -> None:
         self.limit = seen.limit or self.limit
+        if sent_at < self.rolled_at:
+            # sent before our last roll but read after it (late, under load): it is about the window we
+            # left, whose Remaining, 429 or Retry-After would wrongly end or reopen the current one
+            return
         remaining = 0.0 if rate_limited and seen.remaining is None else seen.remaining
         fresh = None if remaining is None else remaining - self.in_flight
         if seen.reset_in is not None:
@@ -207,13 +212,13 @@ class Budget:
         tolerance = max(0.05, min(1.0, (self.window or self.window_floor) / 2))
         if self.reset_at is None or ends > self.reset_at + tolerance:
             rolled_from = self.rolled_from
-            adjacent = rolled_from is not None and self.rolled_at <= sent_at < rolled_from + self.window_floor
+            adjacent = rolled_from is not None and sent_at < rolled_from + self.window_floor
             if rolled_from is not None and adjacent and ends - rolled_from > tolerance:
                 # never below the longest Reset seen: ends rounded up to whole seconds make the distance short
                 self.window = max(ends - rolled_from, self.window_floor)
             self.reset_at = ends
             self.allowance = fresh if fresh is not None else self.limit - self.in_flight if self.limit else None
-        elif ends >= self.reset_at - tolerance or (not self.reset_from_header and sent_at >= self.rolled_at):
+        elif ends >= self.reset_at - tolerance or not self.reset_from_header:
             self.reset_at = max(self.reset_at, ends) if ends >= self.reset_at - tolerance else ends
             self.allowance = _lower(self.allowance, fresh)
         else:

@@ -180,3 +180,21 @@ def test_a_429_without_a_usable_reset_holds_one_request_at_a_time_until_one_gets
     assert not budget.acquire(deadline=time.monotonic() + 0.05)
     budget.release(time.monotonic(), None, False, 60)  # it got through: no longer held
     assert all(budget.acquire(deadline=time.monotonic() + 0.05) for _ in range(20))
+
+
+def test_a_late_answer_from_the_window_left_behind_does_not_open_another():
+    """A 429 sent before the reset but read after it describes the old window: the new allowance stands."""
+    budget = Budget()
+    budget.acquire()
+    late_sent_at = time.monotonic()
+    budget.acquire()
+    budget.release(time.monotonic(), seen(40, None, 0.1), True, 60)
+    time.sleep(0.15)
+    for _ in range(10):  # the new window's first requests
+        budget.acquire()
+        budget.release(time.monotonic(), None, False, 60)
+    budget.release(late_sent_at, seen(40, None, 0.001), True, 60)  # read just before the old window ended
+    more = 0
+    while budget.acquire(deadline=time.monotonic() + 0.2):
+        more += 1
+    assert more == 40 - 10 - 1  # the late request itself counted in the new window at the roll
