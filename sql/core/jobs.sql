@@ -47,7 +47,7 @@ call_times as (
         group by vendor, account, job_id
         union all
         select vendor, account, job_id, min(last_attempt_at), max(last_attempt_at), 2
-        from analytics_intermediate.int_contacts__unioned
+        from analytics.contacts
         group by vendor, account, job_id
     ) as by_source
     qualify row_number() over (partition by vendor, account, job_id order by preference) = 1

@@ -48,9 +48,18 @@ status_categories as (
     from analytics_seeds.failure_status_categories
 ),
 
+-- each distinct reason matched once against the patterns, not once per contact
 reason_categories as (
-    select vendor, reason_pattern, category
-    from analytics_seeds.failure_reason_categories
+    select reasons.vendor, reasons.failure_reason, min(patterns.category) as category
+    from (
+        select distinct vendor, failure_reason
+        from analytics.contacts
+        where failure_reason is not null
+    ) as reasons
+    inner join analytics_seeds.failure_reason_categories as patterns
+        on patterns.vendor = reasons.vendor
+        and reasons.failure_reason like patterns.reason_pattern
+    group by reasons.vendor, reasons.failure_reason
 ),
 
 contacts as (
@@ -67,15 +76,13 @@ contacts as (
         contacts.completed_at,
         contacts.last_synced_at,
         sip_codes.category as sip_category,
-        (
-            select min(reason_categories.category)
-            from reason_categories
-            where reason_categories.vendor = contacts.vendor
-                and contacts.failure_reason like reason_categories.reason_pattern
-        ) as reason_category,
+        reason_categories.category as reason_category,
         status_categories.category as status_category
     from analytics.contacts as contacts
     left join sip_codes on sip_codes.code = trim(contacts.error_code)
+    left join reason_categories
+        on reason_categories.vendor = contacts.vendor
+        and reason_categories.failure_reason = contacts.failure_reason
     left join status_categories on status_categories.status = contacts.status
 ),
 
