@@ -15,7 +15,9 @@ same (base URL, API key) in the process and combines three gates:
 An epoch Reset is read against this machine's clock; one in the past or over a day away is
 ignored (a vendor clock far off, or a simulated one). Resets in whole seconds are taken at
 their latest reading, so rounding costs throughput, never a 429. An answer read after the window
-rolled over, to a request sent before it, is about the old window: it teaches only the Limit.
+rolled over, to a request sent before it, is about the old window: it teaches only the Limit
+(and a 429 gives back the place the roll reserved for it: a probe that then succeeds in the same
+window would otherwise be taken for a new one).
 
 Before the first such header nothing is paced (plans differ from 60 to 1,000+ requests a minute,
 so any guess would be wrong); a user cap (requests per minute) bounds the bucket from the start.
@@ -194,7 +196,10 @@ class Budget:
         self.limit = seen.limit or self.limit
         if sent_at < self.rolled_at:
             # sent before our last roll but read after it (late, under load): it is about the window we
-            # left, whose Remaining, 429 or Retry-After would wrongly end or reopen the current one
+            # left, whose Remaining, 429 or Retry-After would wrongly end or reopen the current one. The
+            # roll counted it in flight against the new window; refused, it took no place there
+            if rate_limited and self.allowance is not None:
+                self.allowance += 1
             return
         remaining = 0.0 if rate_limited and seen.remaining is None else seen.remaining
         fresh = None if remaining is None else remaining - self.in_flight
