@@ -2,8 +2,8 @@
 sends, applied to every dialect's bodies without knowing its envelope.
 
 - ``repeat_page``: any page asked for is answered with the first one (paging that never ends);
-- ``lying_total``: every count of records or pages in the body says ten times more, and a
-  has-more flag says more (paging that would go on);
+- ``lying_total``: every count of records or pages in the body says ten times more, and
+  ``contactsHasMore`` says more (paging that would go on);
 - ``empty_list``: the first list of records comes back empty;
 - ``duplicate``: every record of the first list of records comes twice;
 - ``poison``: a text value of the first record carries a byte that is not UTF-8;
@@ -25,7 +25,7 @@ BODY_KINDS = ("lying_total", "empty_list", "duplicate", "poison", "nested")
 KINDS = (*BODY_KINDS, "repeat_page", "redirect", "drip")
 PAGE_PARAMS = ("page", "contactsPage")  # offset paging; keyset paging restarts without its cursor
 COUNTS = ("total", "totalPages", "contactsTotal")
-HAS_MORE = ("contactsHasMore", "hasMore", "hasNextPage")
+HAS_MORE = ("contactsHasMore",)
 KEYS = ("id", "_id")  # never poisoned: a record keeps its identity
 _POISON, _NESTED = "@@hostile-poison@@", "@@hostile-nested@@"
 DEPTH = 300
