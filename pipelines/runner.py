@@ -260,7 +260,10 @@ def load_with(pipeline: dlt.Pipeline, warehouse: Warehouse, connection: duckdb.D
     if connection is None:
         pipeline.load()
     else:
-        pipeline.load(destination=destinations.dlt_destination(warehouse, DuckDbCredentials(connection)))
+        try:
+            pipeline.load(destination=destinations.dlt_destination(warehouse, DuckDbCredentials(connection)))
+        finally:  # dlt set it to this pair's dataset; the connection's next user is another pair or the models
+            connection.execute("reset search_path")
     drop_loaded_packages(pipeline)
 
 
@@ -289,18 +292,14 @@ def _raise_if_disk_full(error: Exception, warehouse: Warehouse, run: VendorRun) 
 
 def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target: Path | Warehouse,
                  options: SyncOptions, http: HttpSettings,
-                 on_progress: Callable[[str, SyncStats], None] | None = None,
-                 lock_timeout_s: float = 0.0, writer: Writer | None = None,
-                 control: SyncControl | None = None) -> VendorRun:
+                 on_progress: Callable[[str, SyncStats], None] | None, writer: Writer,
+                 control: SyncControl) -> VendorRun:
     """Finish what a dead run left, then extract and load one account; never raises but LockHeld (the
     warehouse stayed busy: every account would fail alike) and KeyboardInterrupt. The warehouse is taken
     through `writer` (shared by the pairs of one run) only to read the account's state and to load each
     package, never while the vendor is fetched."""
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
-    own_writer = writer is None
-    writer = writer or Writer(warehouse, lock_timeout_s)
     stats = SyncStats()
-    control = control or SyncControl()
     if on_progress:
         control.on_progress = lambda s: on_progress(f"{spec.name}/{account}", s)
     run = VendorRun(spec.name, account, stats)
@@ -337,8 +336,6 @@ def sync_account(spec: VendorSpec, account: str, config: dict[str, Any], target:
         control.stop()  # a load failed between packages: stop the fetch of the rest
         if not ended:
             writer.done()
-        if own_writer:
-            writer.close()
     run.seconds = time.monotonic() - started
     return run
 
@@ -386,8 +383,8 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
             previous = _take_build(warehouse, writer)
             def one(pair: tuple[VendorSpec, str, dict[str, Any]], control: SyncControl) -> VendorRun:
                 spec, account, keys = pair
-                return sync_account(spec, account, keys, warehouse, *settings[spec.name], on_progress,
-                                    config.lock_timeout_s, writer, control)
+                return sync_account(spec, account, keys, warehouse, *settings[spec.name], on_progress, writer,
+                                    control)
 
             finished = {}
             for index, run in side_by_side(pairs, one):  # in the order they finish
@@ -395,8 +392,6 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
                 if on_finished is not None:
                     on_finished(run)
             result.runs = [finished[i] for i in sorted(finished)]
-            if writer.connection is not None:  # dlt's steps set it to the last vendor's dataset
-                writer.connection.execute("reset search_path")
             unchanged = all(r.ok and r.stats.unchanged for r in result.runs)
             build_models(warehouse, result, writer.connection, previous if unchanged else None)
         finally:

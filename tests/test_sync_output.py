@@ -132,3 +132,18 @@ def test_what_a_vendor_declares_it_lacks_is_what_its_data_lacks(synced):
             [(filled,)] = _rows(path, f"select count({column or '*'}) from analytics.{entity} where vendor = ?",
                                 [vendor])
             assert (filled == 0) == (name in spec.lacks), (vendor, name, filled)
+
+
+def test_a_finished_vendor_leaves_the_progress_line_at_once(monkeypatch):
+    status = _StatusLine()
+    monkeypatch.setattr(output.err, "status", lambda text: status)
+    progress = output.Progress()
+    progress.update("talkifai/default", runner.SyncStats(jobs_listed=3))
+    progress.update("weya/default", runner.SyncStats(jobs_listed=5))
+    progress.finished("talkifai/default")
+    assert status.shown[-1].startswith("weya/default: 5 jobs listed") and "talkifai" not in status.shown[-1]
+
+
+def test_the_summary_of_a_failure_before_any_sync_has_the_keys_of_a_real_one():
+    """A configuration error prints its --json line before the runner is imported, from cli.EMPTY_SUMMARY."""
+    assert {"ok", *cli.EMPTY_SUMMARY} == set(output.sync_summary(runner.SyncResult()))

@@ -25,6 +25,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 DEMO_DUCKDB = "callsync-demo.duckdb"
 DEMO_MARKER = "callsync-demo"  # in the demo warehouse's pipelines folder: the demo made this warehouse
 INTERRUPTED = "interrupted; the next sync resumes"
+# output.sync_summary's keys, written here: a configuration error is reported before output and the runner import
 EMPTY_SUMMARY = {"vendors": [], "models": {}, "models_seconds": 0.0, "models_error": None, "models_skipped": False,
                  "unknown_statuses": []}
 
@@ -71,8 +72,6 @@ def _interrupt(signum, frame) -> None:
 def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-
-
 
 
 class _Parser(argparse.ArgumentParser):

@@ -33,11 +33,15 @@ class Progress:
             self._syncing[name] = (f"{name}: {stats.jobs_listed} jobs listed, "
                                    f"{stats.jobs_fetched + stats.jobs_failed + stats.jobs_deleted}/"
                                    f"{stats.jobs_to_fetch} details fetched, {stats.contacts:,} contacts")
-            self._status.update(" · ".join(self._syncing.values()))
+            self._show()
 
     def finished(self, name: str) -> None:
         with self._lock:
             self._syncing.pop(name, None)
+            self._show()
+
+    def _show(self) -> None:
+        self._status.update(" · ".join(self._syncing.values()))
 
     @contextmanager
     def paused(self) -> Iterator[None]:

@@ -129,6 +129,7 @@ class DialnexaApi(VendorApi):
     pii_fields = settings.PII_FIELDS
     pii_keys = settings.PII_KEYS
     contact_tables = settings.CONTACT_TABLES
+    open_statuses = settings.OPEN_STATUSES
     list_endpoint = settings.BATCHES.path
     # the list's counters move with dispatched and finished calls: the default staleness
 
@@ -153,12 +154,6 @@ class DialnexaApi(VendorApi):
             fingerprint=fingerprint(row[c] for c in columns),
             is_terminal=row["status"] in settings.TERMINAL_JOB_STATUSES,
         )
-
-    def is_terminal_record(self, table: Table, row: dict) -> bool:
-        """Between copies of a record in one response (DialNexa's records carry no update time)."""
-        if table.name == "attempts":
-            return row["status"] not in settings.OPEN_CALL_STATUSES
-        return super().is_terminal_record(table, row)
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Every page of the batch's call records, from the generation's endpoint."""

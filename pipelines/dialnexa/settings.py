@@ -48,6 +48,7 @@ PII_FIELDS = {"to_number": "number", "from_number": "number", "transcript": "fre
 PII_KEYS = {"contact_key": "to_number"}
 # VendorApi.contact_tables: a contact is one number in the job: its call records.
 CONTACT_TABLES = {"attempts": "contact_key"}
+OPEN_STATUSES = {"attempts": OPEN_CALL_STATUSES}  # a call carries no update time: its state decides
 
 # Units of a call record's duration: `duration_s` (seconds) is computed by the source from Gen A's
 # `duration_seconds` (seconds, by its name) or else from `duration` in the account's `duration_unit`

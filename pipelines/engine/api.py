@@ -67,8 +67,8 @@ class VendorApi(ABC):
     - `contact_tables`: the detail tables holding a job's contacts, for the progress count (SyncStats.contacts):
       table -> the column naming the contact where several rows are one contact (the calls or dials of one
       number), None where each row is one. A row without that key counts as a contact of its own.
-    - `updated_columns` and `is_terminal_record`: which of two copies of a record in one response
-      loads (engine.copies): the later vendor timestamp, else a final state, else the last copy.
+    - `updated_columns`, `open_statuses` and `is_terminal_record`: which of two copies of a record in
+      one response loads (engine.copies): the later vendor timestamp, else a final state, else the last copy.
     """
 
     vendor: ClassVar[str]
@@ -79,10 +79,14 @@ class VendorApi(ABC):
     pii_keys: ClassVar[Mapping[str, str]] = _NONE
     contact_tables: ClassVar[Mapping[str, str | None]] = MappingProxyType({"contacts": None})
     updated_columns: ClassVar[Mapping[str, str]] = _NONE  # table name -> typed column of the vendor's last change
+    open_statuses: ClassVar[Mapping[str, frozenset[str]]] = MappingProxyType({})  # detail table -> open statuses
 
     def is_terminal_record(self, table: Table, row: dict) -> bool:
-        """Whether a typed row of `table` is in a final state: by default a job that `listed_job` calls
-        terminal; a vendor adds its detail records."""
+        """Whether a typed row of `table` is in a final state: a detail record whose status is not open
+        (`open_statuses`), a job that `listed_job` calls terminal."""
+        open_statuses = self.open_statuses.get(table.name)
+        if open_statuses is not None:
+            return row["status"] not in open_statuses
         return table.name == self.jobs_table.name and self.listed_job(row).is_terminal
 
     @abstractmethod

@@ -290,7 +290,7 @@ class SyncRun:
         if outcome is DONE:
             self.stats.jobs_fetched += 1
             state = replace(self.policy.fetched(job.fingerprint, job.is_terminal, prev, self.now),
-                            row_digest=pending.digest or (prev.row_digest if prev else None))
+                            row_digest=pending.digest)
             if pending.list_row is None:  # missing from the list, but its detail answers
                 assert prev is not None  # only a job fetched before is looked for outside the list
                 state = self.policy.missing(replace(prev, fetched_at=self.now), self.now)

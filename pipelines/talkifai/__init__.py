@@ -19,7 +19,6 @@ from pipelines.engine import (
 )
 from pipelines.engine.paging import PageWalk
 from pipelines.http import VendorClient, auth_headers
-from pipelines.records import Table
 from pipelines.sync_state import fingerprint
 from pipelines.talkifai import settings
 
@@ -45,6 +44,7 @@ class TalkifaiApi(VendorApi):
     jobs_table = settings.JOBS
     list_endpoint = settings.JOBS_PATH  # the list's counters move with every finished call: default staleness
     updated_columns = settings.UPDATED_COLUMNS
+    open_statuses = settings.OPEN_STATUSES
 
     def __init__(self, organization_id: str):
         self.organization_id = organization_id
@@ -74,11 +74,6 @@ class TalkifaiApi(VendorApi):
             is_terminal=row["status"] in settings.TERMINAL_JOB_STATUSES,
             parts=max(1, math.ceil((row["total_contacts"] or 0) / settings.CONTACTS_PAGE_SIZE)),
         )
-
-    def is_terminal_record(self, table: Table, row: dict) -> bool:
-        if table.name == settings.CONTACTS.name:
-            return row["status"] not in settings.OPEN_CONTACT_STATUSES
-        return super().is_terminal_record(table, row)
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """Contacts page `task.part` (500 per page) of one job; the last part goes on while the vendor

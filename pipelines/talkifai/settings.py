@@ -18,6 +18,7 @@ TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
 OPEN_CONTACT_STATUSES = frozenset({"pending", "queued", "dialing", "connected", "agent_error"})
 # Between two copies of a contact in one response, the later attempt is the newer copy (engine.copies).
 UPDATED_COLUMNS = {"contacts": "last_attempt_at"}
+OPEN_STATUSES = {"contacts": OPEN_CONTACT_STATUSES}
 # List fields that move when a job changes; TalkifAI jobs carry no updatedAt.
 FINGERPRINT_COLUMNS = ("status", "total_contacts", "contacts_processed", "successful_calls",
                        "failed_calls", "completed_at")

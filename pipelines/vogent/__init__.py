@@ -67,6 +67,7 @@ class VogentApi(VendorApi):
     list_endpoint = settings.JOBS_PATH
     staleness_s = 0  # the list shows no progress: open jobs are refetched every run
     updated_columns = settings.UPDATED_COLUMNS
+    open_statuses = settings.OPEN_STATUSES
 
     def list_job_pages(self, client: VendorClient) -> Iterator[list[Any]]:
         return cursor_pages(client, settings.JOBS_PATH, settings.JOBS_PATH, settings.JOBS_PAGE_SIZE)
@@ -81,9 +82,9 @@ class VogentApi(VendorApi):
         )
 
     def is_terminal_record(self, table: Table, row: dict) -> bool:
-        if table.name == settings.JOBS.name:
+        if table.name == settings.JOBS.name:  # final for a copy: INIT freezes once fetched, yet may still move
             return row["status"] in settings.TERMINAL_JOB_STATUSES
-        return table.name == settings.DIALS.name and row["status"] not in settings.OPEN_DIAL_STATUSES
+        return super().is_terminal_record(table, row)
 
     def fetch_detail(self, client: VendorClient, task: DetailTask) -> Iterator[DetailPage]:
         """The job's dials page by page, then its whole queue snapshot in one piece.

@@ -20,6 +20,7 @@ FINGERPRINT_COLUMNS = ("status",)
 OPEN_DIAL_STATUSES = frozenset({"queued", "ringing", "in-progress"})
 # Between two copies of a dial in one response, the later updatedAt is the newer copy (engine.copies).
 UPDATED_COLUMNS = {"dials": "updated_at"}
+OPEN_STATUSES = {"dials": OPEN_DIAL_STATUSES}
 
 # Personal data (pipelines/pii.py): record fields holding a phone number ("number") and free-form
 # fields searched for numbers ("free_form"); masked or hashed before parsing when [callsync] pii says so.
