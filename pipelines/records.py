@@ -244,11 +244,15 @@ def parse_arrow(
     injected: dict[str, Any],
     endpoint: str,
     rejections: list[Rejection],
+    replaced_text: bool = False,
 ) -> pa.Table:
     """Convert a page of vendor records to a typed Arrow table, column by column.
 
     Values that do not fit their column load as NULL, with one rejection per record listing
-    every offending field; records that cannot be keyed are left out and rejected.
+    every offending field; records that cannot be keyed are left out and rejected. `replaced_text`:
+    the client read some body leniently (pipelines.http.decode_lenient), so text may hold U+FFFD
+    where the vendor's bytes were not UTF-8: such values are rejected too. Otherwise a U+FFFD is
+    the vendor's own character, and the scan of every text column is skipped.
     """
     records = list(records)
     objects = [r for r in records if isinstance(r, dict)]
@@ -267,7 +271,9 @@ def parse_arrow(
             arrays.append(_extra_fields(objects, table.known_sources, problems))
         else:
             arrays.append(pa.array([injected.get(col.name)] * n, ARROW_TYPES[col.type]))
-    parsed = _without_replaced_text(pa.Table.from_arrays(arrays, schema=table.arrow_schema), table, problems)
+    parsed = pa.Table.from_arrays(arrays, schema=table.arrow_schema)
+    if replaced_text:
+        parsed = _without_replaced_text(parsed, table, problems)
 
     unkeyed = [False] * n
     for key in table.record_keys:

@@ -20,16 +20,17 @@ from pipelines.engine import (
     SyncStats,
     VendorApi,
 )
-from pipelines.http import HttpError
+from pipelines.http import HttpError, VendorClient, bearer
 from pipelines.sync_state import JobState, load_known_jobs
 from pipelines.talkifai import settings as talkifai_settings
 from tests.conftest import assert_vendor_equals_truth, configure_talkifai, warehouse_rows
 
 CONTACTS = talkifai_settings.CONTACTS
+UNUSED_CLIENT = VendorClient("http://127.0.0.1:9", bearer("unused-key"))  # the fake APIs never call it
 
 
 def sync_jobs(api: VendorApi, options: SyncOptions, stats: SyncStats) -> list:
-    return list(SyncRun(api, None, "default", {}, options, stats))
+    return list(SyncRun(api, UNUSED_CLIENT, "default", {}, options, stats))
 
 
 class _FakeApi(VendorApi):
@@ -241,12 +242,12 @@ def test_a_list_row_that_changed_outside_the_fingerprint_is_a_change():
     assert len(known) == 4 and all(state.row_digest for state in known.values())
 
     stats = SyncStats()
-    (tables,) = _packages(SyncRun(_RenamingApi("running"), None, "default", known, SyncOptions(), stats))
+    (tables,) = _packages(SyncRun(_RenamingApi("running"), UNUSED_CLIENT, "default", known, SyncOptions(), stats))
     assert stats.unchanged and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 4
     assert len(tables["jobs"]) == 4 and "sync_state" not in tables  # the list rows again: their synced_at is new
 
     stats = SyncStats()
-    (tables,) = _packages(SyncRun(_RenamingApi("paused"), None, "default", known, SyncOptions(), stats))
+    (tables,) = _packages(SyncRun(_RenamingApi("paused"), UNUSED_CLIENT, "default", known, SyncOptions(), stats))
     assert not stats.unchanged and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 3
     (state,) = tables["sync_state"]
     assert state["job_id"] == "j2" and state["row_digest"] != known["j2"].row_digest

@@ -375,7 +375,8 @@ def _tables(items) -> dict[str, list[dict[str, Any]]]:
 
 def test_errors_rejections_and_unknown_fields_carry_no_number():
     stats = SyncStats()
-    items = list(SyncRun(_FailingApi(), None, "default", {}, SyncOptions(pii=PII), stats))
+    unused = VendorClient("http://127.0.0.1:9", bearer("unused-key"))  # the fake API never calls it
+    items = list(SyncRun(_FailingApi(), unused, "default", {}, SyncOptions(pii=PII), stats))
     tables = _tables(items)
     text = orjson.dumps(tables, default=str).decode() + " ".join(stats.errors)
     assert "2125550100" not in text and PII.hash("+12125550100") in text

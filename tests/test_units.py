@@ -12,7 +12,7 @@ from pipelines.engine import DetailTask
 from pipelines.engine.fetcher import DONE, DetailFetcher
 from pipelines.http import HttpSettings, VendorClient, bearer
 from pipelines.process import startup_objects_frozen
-from pipelines.records import RAW_TEXT_MAX, Rejection, parse_record, parse_records, rejected_rows
+from pipelines.records import RAW_TEXT_MAX, Rejection, parse_arrow, parse_record, parse_records, rejected_rows
 from pipelines.sync_state import FetchPolicy, JobState, fingerprint
 from pipelines.talkifai import TalkifaiApi, settings
 
@@ -267,3 +267,16 @@ def test_a_value_nested_too_deep_for_json_is_rejected_and_the_rest_loads():
     assert [r.record["id"] for r in rejections] == ["c1", "c2"]
     raws = [row["raw"] for row in rejected_rows("talkifai", "default", rejections, NOW)]
     assert all(isinstance(orjson.loads(raw), str) and len(orjson.loads(raw)) <= RAW_TEXT_MAX for raw in raws)
+
+
+def test_a_replacement_character_is_rejected_only_after_a_lenient_read():
+    """U+FFFD in a body that was valid UTF-8 is the vendor's own text; after the client replaced
+    bytes that were not UTF-8 (`replaced_text`), it marks a value that was lost."""
+    records = [{"id": "c1", "status": "queued", "errorCode": "E \ufffd"}, {"id": "c2", "status": "queued"}]
+    rejections: list[Rejection] = []
+    assert [r["error_code"] for r in parse_records(records, settings.CONTACTS, INJECTED, "/e", rejections)] == [
+        "E \ufffd", None]
+    assert rejections == []
+    rows = parse_arrow(records, settings.CONTACTS, INJECTED, "/e", rejections, replaced_text=True).to_pylist()
+    assert [r["error_code"] for r in rows] == [None, None]
+    assert [r.record["id"] for r in rejections] == ["c1"] and "U+FFFD" in rejections[0].reason

@@ -358,7 +358,7 @@ class SyncRun:
         injected = {"account": self.account, "synced_at": self.now}
         if job_id is not None:
             injected["job_id"] = job_id
-        data = parse_arrow(records, table, injected, endpoint, self.rejections)
+        data = parse_arrow(records, table, injected, endpoint, self.rejections, self.client.lenient_decodes > 0)
         data, losers = keep_latest_copies(data, table, api.updated_columns.get(table.name),
                                           lambda row: api.is_terminal_record(table, row))
         self.stats.duplicates += losers
