@@ -184,6 +184,18 @@ def drop_loaded_packages(pipeline: dlt.Pipeline) -> None:
             shutil.rmtree(package, ignore_errors=True)
 
 
+def drop_killed_extracts(pipeline: dlt.Pipeline) -> None:
+    """Delete what extracts killed midway left: dlt writes each extract in a folder of its own under
+    `normalize/` and moves it to `normalize/extracted` only once whole, never resuming the rest. The
+    engine fetches those jobs again (their state rows never loaded); the files may hold phone numbers.
+    Runs under the sync lock, before this pipeline extracts, so no live extract is touched."""
+    normalize = Path(pipeline.working_dir) / "normalize"
+    if normalize.is_dir():
+        for folder in normalize.iterdir():
+            if folder.is_dir() and folder.name != "extracted":
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def holding(warehouse: Warehouse, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection | None]:
     """The DuckDB file, held for one step (a load, the models) and closed after it, which checkpoints it:
@@ -272,6 +284,7 @@ def _resume(spec: VendorSpec, account: str, warehouse: Warehouse, writer: Writer
     """Complete the package a killed run left (before reading state), then read the account's job state."""
     with writer.turn() as connection:
         pipeline = make_pipeline(spec.name, account, warehouse, connection)
+        drop_killed_extracts(pipeline)
         if pipeline.has_pending_data:
             pipeline.normalize()
             pipeline.load()

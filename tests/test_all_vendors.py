@@ -65,6 +65,18 @@ def test_vendors_are_fetched_side_by_side_and_load_one_at_a_time(world, workdir,
         for key, value in world.env_for(vendor).items():
             monkeypatch.setenv(key, value)
     monkeypatch.setenv("CALLSYNC__STALENESS_S", "0")
+    loading, most = [], []
+    real_load_with = runner.load_with
+
+    def load_with(*args):
+        loading.append(1)
+        most.append(len(loading))
+        try:
+            return real_load_with(*args)
+        finally:
+            loading.pop()
+
+    monkeypatch.setattr(runner, "load_with", load_with)
     world.set_faults(latency_s=0.2)
     try:
         result = runner.sync(None, workdir / "w.duckdb")
@@ -77,5 +89,6 @@ def test_vendors_are_fetched_side_by_side_and_load_one_at_a_time(world, workdir,
     fetching = sum(last - first for first, last in zip(first_requests, last_responses, strict=True))
     span = max(last_responses) - min(first_requests)
     assert span < 0.75 * fetching, (span, fetching)  # one after another, the span would be the sum
+    assert len(most) >= len(VENDORS) and max(most) == 1  # every vendor loaded, never two at once
     for vendor in VENDORS:
         assert_vendor_equals_truth(world, workdir / "w.duckdb", vendor)

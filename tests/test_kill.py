@@ -67,9 +67,13 @@ def test_killed_run_of_many_packages_is_completed_by_the_next(world_server, work
     env = talkifai_env(sim, CALLSYNC__STALENESS_S="0", CALLSYNC__PACKAGE_ROWS=PACKAGE_ROWS)
     killed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env={**env, "CALLSYNC_FAILPOINT": point})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    normalize = workdir / "w.duckdb.pipelines" / "callsync_talkifai_default" / "normalize"
+    killed_extracts = [f for f in normalize.iterdir() if f.is_dir() and f.name != "extracted"]
+    assert killed_extracts or point != "detail_page:40"  # the extract killed midway left its folder
 
     resumed = callsync("sync", "--duckdb", "w.duckdb", cwd=workdir, env=env)
     assert resumed.returncode == 0, resumed.stderr
+    assert not any(f.exists() for f in killed_extracts)  # its files may hold phone numbers: deleted
     db = workdir / "w.duckdb"
     no_duplicate_keys(db)
     assert_equals_truth(sim, db)
