@@ -83,6 +83,7 @@ def sync(args: dict) -> dict:
         con.close()
     sync_end = finished - result.models_seconds
     return {"seconds": finished - started, "sync_s": sync_end - started, "models_s": result.models_seconds,
+            "models_jobs": result.models_jobs,
             "requests": run.stats.requests, "jobs_listed": run.stats.jobs_listed, "packages": packages,
             "jobs_fetched": run.stats.jobs_fetched, "rows": dict(run.stats.rows), "contacts": contacts,
             "phases": phases(started, run.stats, sync_end, finished, sampler)}

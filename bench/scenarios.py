@@ -243,12 +243,25 @@ def large(runner: Runner, small_sync: dict, small: Scale, big: Scale) -> tuple[l
             ", ".join(f"{k} {v['peak_rss_mb']:.0f}" for k, v in sync["phases"].items()) + " MB"),
     ]
     models = [check(f"rebuild analytics.* over {m['contacts']:,} contacts", f"{m['build_s']:.2f} s",
-                    "target <= 3 s (median of 3)", m["build_s"], "<=", 3, "{:.2f} s")]
+                    "target <= 3 s (median of 3)", m["build_s"], "<=", 3, "{:.2f} s"),
+              one_changed_job(runner, db)]
     for name, q in m["queries"].items():
         ms = q["seconds"] * 1000
         models.append(check(f"query analytics.{name} ({q['rows']:,} rows)", f"{ms:.1f} ms",
                             "target <= 100 ms (median of 7)", ms, "<=", 100, "{:.1f} ms"))
     return memory, models
+
+
+def one_changed_job(runner: Runner, db: Path) -> Row:
+    """A re-sync after one job of the large world changed (the vendor deleted it): the models' time."""
+    job_id = min(runner.sim.listing()[0])
+    runner.sim.delete_job(job_id)
+    r = runner.sync(db, f"re-sync after job {job_id} was deleted")
+    if r["models_jobs"] != 1:
+        raise SystemExit(f"the re-sync after one changed job redid {r['models_jobs']} jobs' models, not 1")
+    return check("models after a re-sync that changed 1 job", f"{r['models_s']:.2f} s",
+                 "the vendor deleted 1 job; its rows redone; target <= 0.3 s",
+                 r["models_s"], "<=", 0.3, "{:.2f} s")
 
 
 def config_error(tmp: Path, runs: int = 7) -> list[Row]:

@@ -105,6 +105,10 @@ class SimProcess:
         """TalkifAI's request budget: `requests` per `window_s` (429 beyond it); None lifts it."""
         self._post("/rate_limits", {"vendor": "talkifai", "requests": requests, "window_s": window_s})
 
+    def delete_job(self, job_id: str) -> None:
+        """TalkifAI's job `job_id` (default account) is gone: its detail answers 404 from now on."""
+        self._post("/delete_job", {"vendor": "talkifai", "job_id": job_id})
+
     def reset_requests(self) -> None:
         self._post("/requests/reset")
 

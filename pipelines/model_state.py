@@ -4,8 +4,10 @@ The build's inputs — every .sql and .csv file under the sql folder, the settin
 the raw relations of each registered vendor and callsync's version — are digested into one
 fingerprint, stored in `analytics_intermediate.build_inputs` (one row) after a build. A sync takes
 the stored row out before it loads anything, so a run killed at any point leaves none and the next
-one rebuilds; it puts the row back instead of rebuilding when no data row changed (SyncStats.unchanged)
-and the inputs digest the same. Then only the sync times are brought up to date (refresh_sync_times).
+one rebuilds. When the inputs digest the same, the sync times are brought up to date (refresh_sync_times),
+and then the row is put back as it was when no data row changed; when a few jobs changed
+(SyncStats.jobs_changed, at most redo_limit), only their rows are redone by the steps the build recorded
+(redo_jobs).
 
 No sqlglot, pandas or model planner here: an unchanged re-sync imports none of them.
 """
@@ -13,16 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipelines import version
+from pipelines import failpoints, version
 
 INTERMEDIATE, STAGING, ANALYTICS = "analytics_intermediate", "analytics_staging", "analytics"
 BUILD_INPUTS = f"{INTERMEDIATE}.build_inputs"
+BUILD_STEPS = f"{INTERMEDIATE}.build_steps"  # models.redo_steps of the build in the warehouse
+REDO_JOBS = "callsync:redo_jobs"  # in a step's select, the text literal that stands for the changed jobs' ids
 # The columns that carry a job's last sync time (raw `<vendor>.jobs.synced_at`) into built tables.
 SYNC_TIMES = {f"{INTERMEDIATE}.int_jobs__unioned": "last_synced_at", f"{ANALYTICS}.jobs": "last_synced_at",
               f"{INTERMEDIATE}.int_reported_jobs": "last_synced_at",
@@ -65,6 +69,42 @@ def store(con: duckdb.DuckDBPyConnection, build: Build) -> None:
                 f"cast(? as timestamptz) as built_at", list(build))
 
 
+def store_steps(con: duckdb.DuckDBPyConnection, steps: list[tuple[str, str]]) -> None:
+    """Record how to redo the build being made (models.redo_steps), in its transaction."""
+    con.execute(f"create or replace table {BUILD_STEPS} (relation varchar, sql varchar, position integer)")
+    con.executemany(f"insert into {BUILD_STEPS} values (?, ?, ?)",
+                    [[relation, sql, i] for i, (relation, sql) in enumerate(steps)])
+
+
+def redo_jobs(con: duckdb.DuckDBPyConnection, job_ids: Collection[str], timezone: str) -> dict[str, int]:
+    """The build over a sync that changed only `job_ids`, by the stored steps of a build of the same inputs
+    (`timezone` its session time zone, as models.build_models sets it), in one transaction: no SQL is
+    parsed or planned, so it costs what the changed jobs cost. Returns the row counts of the `analytics`
+    relations, as a build does."""
+    jobs = ", ".join(_quoted(job_id) for job_id in sorted(job_ids))
+    steps = con.execute(f"select relation, sql from {BUILD_STEPS} order by position").fetchall()
+    con.execute(f"set TimeZone = {_quoted(timezone)}")
+    con.begin()
+    try:
+        for number, (relation, sql) in enumerate(steps, start=1):
+            restricted = sql.replace(f"'{REDO_JOBS}'", jobs)
+            where = f" where job_id in ({jobs})" if restricted != sql else ""
+            con.execute(f"delete from {relation}{where}")
+            con.execute(f"insert into {relation} {restricted}")
+            failpoints.reached("model", number)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    analytics = relations(con) + relations(con, kind="VIEW")
+    return {f"{ANALYTICS}.{name}": count for name in sorted(analytics)
+            for (count,) in con.execute(f"select count(*) from {ANALYTICS}.{name}").fetchall()}
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def refresh_sync_times(con: duckdb.DuckDBPyConnection, vendors: Iterable[str]) -> None:
     """Every SYNC_TIMES column set to the job's `last_synced_at` in its staging view (raw `synced_at`), as a
     rebuild would; in one transaction. Jobs are thousands, so this is a few milliseconds."""
@@ -87,6 +127,16 @@ def refresh_sync_times(con: duckdb.DuckDBPyConnection, vendors: Iterable[str]) -
     except BaseException:
         con.rollback()
         raise
+
+
+def redo_limit(con: duckdb.DuckDBPyConnection) -> int:
+    """The most changed jobs a build redoes (redo_jobs) rather than rebuilds: a quarter of the jobs, at most
+    1,000 (their ids are written into the SQL); 0 without recorded steps."""
+    try:
+        jobs = con.execute(f"select count(*) from {ANALYTICS}.jobs where exists (from {BUILD_STEPS})").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return min(jobs[0] // 4, 1000) if jobs else 0
 
 
 def relations(con: duckdb.DuckDBPyConnection, schema: str = ANALYTICS, kind: str = "BASE TABLE") -> list[str]:

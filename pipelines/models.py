@@ -88,6 +88,7 @@ class Plan:
     models: dict[str, Model]
     order: list[str]
     known: set[str]  # every relation this sql/ can produce, built or not
+    per_job: set[str] = field(default_factory=set)  # relations whose rows for a job follow from that job's rows
     descriptions: dict[str, dict[str, str]] = field(default_factory=dict)  # analytics relation -> column -> text
 
 
@@ -101,7 +102,8 @@ def build_models(target: Any, vendors: Iterable[str], timezone: str = "UTC", *, 
     gets every statement transpiled for its dialect. Pass every registered vendor in `vendors`: one
     left out drops out of `analytics`. `timezone` is the session's (local-time marts), so nothing
     depends on the machine's. `include_incomplete_jobs` keeps jobs never fetched completely
-    (`analytics.jobs.sync_status = 'incomplete'`) in the rate marts.
+    (`analytics.jobs.sync_status = 'incomplete'`) in the rate marts. On DuckDB the build also records
+    how to redo it for a few changed jobs (redo_steps, model_state.redo_jobs).
     """
     warehouse = adapter(target, destination)
     warehouse.set_timezone(timezone)
@@ -127,25 +129,35 @@ def make_plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callab
     models = [_settings_model(settings), _status_map(seeds, per_vendor), *_engine_unions(loaded)]
     models += [_prepare(f, loaded.get(f.vendor or "")) for f in files if not f.vendor or f.vendor in loaded]
     entities = _entities(sql_dir)
-    models += [_union(entity, columns, files, loaded) for entity, columns in entities.items()]
+    unions = [_union(entity, columns, files, loaded) for entity, columns in entities.items()]
+    models += unions
     by_name = {m.relation: m for m in models}
     known = ({f"{SEEDS}.{p.stem}" for p in seeds} | set(by_name) | {f.model.relation for f in files}
              | {f"{INTERMEDIATE}.int_{e}__unioned" for e in entities})
     if len(by_name) < len(models):
         raise ModelError(f"{_duplicate(models).origin}: {_duplicate(models).relation} is generated")
-    _views_where_read_once(by_name)
-    return Plan(seeds, by_name, _order(by_name, known), known, column_docs.read(sql_dir))
+    declared = _per_job(sql_dir)
+    if declared - known:
+        raise ModelError(f"sql/per_job.csv: {', '.join(sorted(declared - known))} is no model of this sql folder")
+    per_job = (declared | {m.relation for m in unions}
+               | {f.model.relation for f in files if f.vendor and f.entity in entities})
+    _views_where_read_once(by_name, per_job)
+    return Plan(seeds, by_name, _order(by_name, known), known, per_job, column_docs.read(sql_dir))
 
 
-def _views_where_read_once(models: dict[str, Model]) -> None:
+def _views_where_read_once(models: dict[str, Model], per_job: set[str]) -> None:
     """An intermediate step that at most one model reads is a view: materialising it (a million
-    contacts, say) would cost a write and a read for nothing, since its one reader is a table."""
-    readers: dict[str, int] = {}
+    contacts, say) would cost a write and a read for nothing, since its one reader is a table. Unless it
+    is per job and its reader is not: as a table, a redo (redo_steps) replaces a changed job's rows there,
+    and its reader sums a few rows per job instead of reading every contact."""
+    readers: dict[str, list[str]] = {}
     for model in models.values():
         for ref in model.refs:
-            readers[ref] = readers.get(ref, 0) + 1
+            readers.setdefault(ref, []).append(model.relation)
     for name, model in models.items():
-        if name.startswith(f"{INTERMEDIATE}.") and readers.get(name, 0) <= 1:
+        read_by = readers.get(name, [])
+        kept_for_redo = name in per_job and any(reader not in per_job for reader in read_by)
+        if name.startswith(f"{INTERMEDIATE}.") and len(read_by) <= 1 and not kept_for_redo:
             model.kind = "view"
 
 
@@ -168,7 +180,36 @@ def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
             warehouse.describe(name, plan.descriptions.get(name.split(".", 1)[1], {}))
     for stale in sorted(plan.known - built):
         warehouse.drop(stale)
+    warehouse.record_steps(plan, built)
     return {n: warehouse.count(n) for n in plan.order if n in built and n.startswith(f"{ANALYTICS}.")}
+
+
+def redo_steps(plan: Plan, built: set[str]) -> list[tuple[str, str]]:
+    """How to redo this build after a sync that changed a few jobs (model_state.redo_jobs): each table built,
+    in order, as (relation, select). A per-job table's select reads only the changed jobs' rows of every
+    per-job relation (its ids written as model_state.REDO_JOBS), so its work grows with the jobs changed,
+    not with the warehouse; it replaces only their rows. Views and seeds stay as they are."""
+    steps = []
+    for name in plan.order:
+        model = plan.models[name]
+        if name not in built or model.kind != "table":
+            continue
+        if name not in plan.per_job:
+            steps.append((name, model.sql))
+            continue
+        tree = _parse(model.sql, model.origin)
+        for table in list(tree.find_all(exp.Table)):
+            if f"{table.db.lower()}.{table.name.lower()}" in plan.per_job:
+                alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+                table.replace(exp.Subquery(this=_for_jobs(exp.select("*").from_(table.copy())), alias=alias))
+        model_rows = exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("model")))
+        steps.append((name, _for_jobs(exp.select("*").from_(model_rows)).sql(dialect="duckdb")))
+    return steps
+
+
+def _for_jobs(select: exp.Select) -> exp.Select:
+    """`select` restricted to the changed jobs (model_state.REDO_JOBS)."""
+    return select.where(exp.column("job_id").isin(exp.Literal.string(model_state.REDO_JOBS)))
 
 
 def unknown_statuses(target: Any) -> list[tuple[str, str, str | None, int]]:
@@ -259,6 +300,13 @@ def _engine_unions(loaded: dict[str, set[str]]) -> list[Model]:
         models.append(Model(f"{STAGING}.stg_{table}", "view", "\nunion all\n".join(selects),
                             f"generated {STAGING}.stg_{table}"))
     return models
+
+
+def _per_job(sql_dir: Path) -> set[str]:
+    """sql/per_job.csv: the models whose rows for a job follow from that job's rows alone (and from
+    tables read whole that are not per job: seeds, settings), so a build may redo one job at a time."""
+    with (sql_dir / "per_job.csv").open(newline="") as handle:
+        return {row["relation"] for row in csv.DictReader(handle)}
 
 
 def _entities(sql_dir: Path) -> dict[str, dict[str, str]]:
@@ -435,6 +483,9 @@ class Warehouse:
     def relation_kinds(self, schema: str) -> dict[str, str]:
         raise NotImplementedError
 
+    def record_steps(self, plan: Plan, built: set[str]) -> None:
+        """Keep redo_steps where a sync can replay them (only DuckDB builds are redone per job)."""
+
     def count(self, relation: str) -> int:
         return self.run(f"select count(*) from {relation}", relation)[0][0]
 
@@ -460,6 +511,9 @@ class DuckDBWarehouse(Warehouse):
 
     def placeholders(self, sql: str) -> str:
         return sql.replace("%s", "?")
+
+    def record_steps(self, plan: Plan, built: set[str]) -> None:
+        model_state.store_steps(self.con, redo_steps(plan, built))
 
     def set_timezone(self, timezone: str) -> None:
         try:

@@ -63,6 +63,7 @@ class SyncResult:
     models_error: str | None = None
     models_seconds: float = 0.0
     models_skipped: bool = False  # no data row and no input of the models changed: not rebuilt (model_state)
+    models_jobs: int | None = None  # the build redid only this many jobs' rows (model_state.redo_jobs)
 
     @property
     def ok(self) -> bool:
@@ -405,8 +406,7 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
                 if on_finished is not None:
                     on_finished(run)
             result.runs = [finished[i] for i in sorted(finished)]
-            unchanged = all(r.ok and r.stats.unchanged for r in result.runs)
-            build_models(warehouse, result, writer.connection, previous if unchanged else None)
+            build_models(warehouse, result, writer.connection, previous, changed_jobs(result.runs))
         finally:
             writer.shut()
     return result
@@ -457,20 +457,30 @@ def side_by_side(pairs: list[Any], run: Callable[[Any, SyncControl], VendorRun])
             control.cancel()
 
 
+def changed_jobs(runs: list[VendorRun]) -> set[str] | None:
+    """The ids of the jobs whose rows these runs may have changed (SyncStats.jobs_changed), or None when that
+    is not known: an account's run ended in an error, or loaded a killed run's packages. A job that failed is
+    among them (its error row is new)."""
+    if any(r.error is not None or r.stats.packages_resumed for r in runs):
+        return None
+    return set().union(*(r.stats.jobs_changed for r in runs))
+
+
 def build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None = None,
-                 previous: model_state.Build | None = None) -> None:
+                 previous: model_state.Build | None = None, changed: set[str] | None = None) -> None:
     """Rebuild `analytics.*` from whatever is loaded, recording failures and the time in `result`. Without a
     `connection`, a DuckDB file is held for the build alone (waiting up to `lock_timeout_s` for readers).
-    `previous`: the build row a sync took out when no data row changed; the same inputs skip the build."""
+    `previous`: the build row a sync took out; over the same inputs, `changed` (changed_jobs) says what to
+    redo: nothing when empty (the build is kept), only those jobs when few (model_state.redo_jobs)."""
     started = time.monotonic()
     try:
-        _build_models(target, result, connection, previous)
+        _build_models(target, result, connection, previous if changed is not None else None, changed or set())
     finally:
         result.models_seconds = time.monotonic() - started
 
 
 def _build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None,
-                  previous: model_state.Build | None) -> None:
+                  previous: model_state.Build | None, changed: set[str]) -> None:
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     config = callsync_config()
     sql_dir = Path(config.sql_dir) if config.sql_dir else None
@@ -479,12 +489,8 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
             inputs = None
             if isinstance(client, duckdb.DuckDBPyConnection):
                 inputs = model_state.inputs_fingerprint(client, sql_dir or SQL_DIR, model_settings(config), VENDORS)
-                if previous is not None and previous[0] == inputs:
-                    model_state.refresh_sync_times(client, VENDORS)
-                    model_state.store(client, previous)
-                    result.models_skipped = True
-                    result.unknown_statuses = model_state.unknown_statuses(
-                        lambda sql: client.execute(sql).fetchall(), set(model_state.relations(client)))
+                if previous is not None and previous[0] == inputs and len(changed) <= model_state.redo_limit(client):
+                    _redo(client, result, previous, changed, config.report_timezone)
                     return
             from pipelines import models  # the planner and sqlglot only when something is built
 
@@ -497,6 +503,21 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
                 model_state.store(client, (inputs, datetime.now(UTC)))
     except Exception as e:
         result.models_error = str(e).splitlines()[0]
+
+
+def _redo(client: duckdb.DuckDBPyConnection, result: SyncResult, previous: model_state.Build,
+          changed: set[str], timezone: str) -> None:
+    """The build over the same inputs: its job sync times refreshed, then kept as it is when no data row
+    changed, or redone for the few jobs that did (model_state.redo_jobs)."""
+    model_state.refresh_sync_times(client, VENDORS)
+    if changed:
+        result.models = model_state.redo_jobs(client, changed, timezone)
+        result.models_jobs = len(changed)
+    else:
+        result.models_skipped = True
+    model_state.store(client, previous if not changed else (previous[0], datetime.now(UTC)))
+    result.unknown_statuses = model_state.unknown_statuses(
+        lambda sql: client.execute(sql).fetchall(), set(model_state.relations(client)))
 
 
 def model_settings(config: CallsyncConfig) -> dict[str, Any]:

@@ -237,19 +237,20 @@ def _known(packages: list[dict[str, list[dict]]], known: dict[str, JobState]) ->
 
 
 def test_a_list_row_that_changed_outside_the_fingerprint_is_a_change():
-    """A re-sync that fetched nothing and saw every list row as loaded is unchanged (the models need no
-    rebuild); one list row that moved in a field the fingerprint leaves out records its new digest."""
+    """A re-sync that fetched nothing and saw every list row as loaded changed no job (the models need no
+    rebuild); one list row that moved in a field the fingerprint leaves out records its new digest, and its
+    job is changed (the models redo it)."""
     known = _known(_packages(sync_jobs(_RenamingApi("running"), SyncOptions(), SyncStats())), {})
     assert len(known) == 4 and all(state.row_digest for state in known.values())
 
     stats = SyncStats()
     (tables,) = _packages(SyncRun(_RenamingApi("running"), UNUSED_CLIENT, "default", known, SyncOptions(), stats))
-    assert stats.unchanged and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 4
+    assert stats.jobs_changed == set() and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 4
     assert len(tables["jobs"]) == 4 and "sync_state" not in tables  # the list rows again: their synced_at is new
 
     stats = SyncStats()
     (tables,) = _packages(SyncRun(_RenamingApi("paused"), UNUSED_CLIENT, "default", known, SyncOptions(), stats))
-    assert not stats.unchanged and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 3
+    assert stats.jobs_changed == {"j2"} and stats.jobs_to_fetch == 0 and stats.rows_unchanged == 3
     (state,) = tables["sync_state"]
     assert state["job_id"] == "j2" and state["row_digest"] != known["j2"].row_digest
     assert state["fingerprint"] == known["j2"].fingerprint and state["fetched_at"] == known["j2"].fetched_at

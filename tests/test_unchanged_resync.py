@@ -63,7 +63,7 @@ def test_nothing_changed_skips_the_rebuild_and_keeps_last_synced_at_true(env, wo
 
     second = runner.sync(None, db)
     assert second.ok and second.models_skipped and second.models == {}
-    assert all(r.stats.unchanged and r.stats.jobs_fetched == 0 for r in second.runs)
+    assert all(not r.stats.jobs_changed and r.stats.jobs_fetched == 0 for r in second.runs)
     assert created(db) == before  # not one table rebuilt
     # every job's sync time is the second sync's, as the raw rows say, in every table that carries it
     raw = query(db, "select max(synced_at) from talkifai.jobs")[0][0]

@@ -27,7 +27,7 @@ DEMO_MARKER = "callsync-demo"  # in the demo warehouse's pipelines folder: the d
 INTERRUPTED = "interrupted; the next sync resumes"
 # output.sync_summary's keys, written here: a configuration error is reported before output and the runner import
 EMPTY_SUMMARY = {"vendors": [], "models": {}, "models_seconds": 0.0, "models_error": None, "models_skipped": False,
-                 "unknown_statuses": []}
+                 "models_jobs": None, "unknown_statuses": []}
 
 
 def _configure_logging(verbose: bool) -> None:

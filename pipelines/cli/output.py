@@ -72,6 +72,7 @@ def sync_summary(result: SyncResult) -> dict[str, Any]:
         "models_seconds": round(result.models_seconds, 3),
         "models_error": result.models_error,
         "models_skipped": result.models_skipped,
+        "models_jobs": result.models_jobs,
         "unknown_statuses": [list(u) for u in result.unknown_statuses],
     }
 
@@ -129,7 +130,8 @@ def print_models(result: SyncResult) -> None:
     elif result.models and not result.models_error:
         key = [f"{name} {result.models[name]:,}" for name in ("analytics.jobs", "analytics.contacts")
                if name in result.models]
-        out.print(f"models: {len(result.models)} relations rebuilt ({', '.join(key)}) "
+        redone = f"redone for {result.models_jobs:,} changed job(s)" if result.models_jobs else "rebuilt"
+        out.print(f"models: {len(result.models)} relations {redone} ({', '.join(key)}) "
                   f"in {result.models_seconds:.2f} s")
     print_failures(result)
 

@@ -62,15 +62,9 @@ class SyncStats:
     last_response_at: float | None = None
     rows: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
-
-    @property
-    def unchanged(self) -> bool:
-        """No data row changed: no detail was due, fetched, failed or deleted, nothing was rejected, no
-        earlier run's package was loaded, and every row written was a list row as it was (its synced_at
-        aside) or the account's personal_data row. The models then need no rebuild (runner)."""
-        due = self.jobs_to_fetch or self.jobs_failed or self.jobs_deleted or self.rejected or self.packages_resumed
-        return not due and not self.errors and \
-            sum(self.rows.values()) == self.rows_unchanged + self.rows[PERSONAL_DATA.name]
+    # Jobs whose rows this run may have changed (detail due, list row moved, state or error recorded): a
+    # superset, so that the models may redo only these jobs (runner.changed_jobs, model_state.redo_jobs).
+    jobs_changed: set[str] = field(default_factory=set)
 
 
 class SyncControl:
@@ -237,8 +231,7 @@ class SyncRun:
                 unchanged.append(i)
                 assert prev is not None  # a job never seen needs a fetch
                 if prev.missing_since is not None or prev.row_digest != digest:  # listed again, or its row moved
-                    state = replace(prev, missing_since=None, row_digest=digest)
-                    self.states.append(state.row(self.account, job.job_id))
+                    self._record_state(job.job_id, replace(prev, missing_since=None, row_digest=digest))
                 else:
                     self.stats.rows_unchanged += 1
             yield from self.out.add(self.api.jobs_table, page.take(pa.array(unchanged, pa.int64())))
@@ -246,6 +239,7 @@ class SyncRun:
     def _submit(self, job: ListedJob, list_row: pa.Table | None, fetcher: DetailFetcher,
                 digest: str | None = None) -> None:
         self.pending[job.job_id] = _PendingJob(job, list_row, job.parts, digest)
+        self.stats.jobs_changed.add(job.job_id)
         for part in range(1, job.parts + 1):
             fetcher.submit(DetailTask(job.job_id, part, job.parts))
 
@@ -311,12 +305,15 @@ class SyncRun:
     def _record_state(self, job_id: str, state: JobState) -> None:
         if state.is_deleted:
             self.stats.jobs_deleted += 1
+        self.stats.jobs_changed.add(job_id)
         self.states.append(state.row(self.account, job_id))
 
     def record_failure(self, job_id: str | None, error: HttpError) -> None:
         """A job's failure, or (`job_id` None) the list's: one line in the summary and in `sync_errors`."""
         pii = self.options.pii
         self.stats.jobs_failed += 1
+        if job_id is not None:
+            self.stats.jobs_changed.add(job_id)
         self.stats.errors.append(pii.text(f"job {job_id}: {error}" if job_id else f"job list: {error}"))
         self.errors.append({"vendor": self.api.vendor, "account": self.account, "job_id": job_id,
                             "error": pii.text(str(error)), "occurred_at": self.now})

@@ -3,22 +3,10 @@
 -- report time zone ([callsync] report_timezone, the session time zone). A NULL agent_id is a group of
 -- its own. contacts_finished = successes + failures (the success_rate denominator); the failures_*
 -- columns split failures by failure_category and sum to failures.
--- success_rate = successes / nullif(successes + failures, 0).
+-- success_rate = successes / nullif(successes + failures, 0). The counts are summed from
+-- intermediate/int_job_day_outcomes.sql, which a build keeps per job.
 
 with
-
-outcomes as (
-    select
-        vendor,
-        account,
-        agent_id,
-        cast(completed_at as date) as day,
-        status_group,
-        failure_category
-    from analytics_intermediate.int_contact_outcomes
-    where job_is_reported
-        and status_group in ('success', 'failure')
-),
 
 per_day as (
     select
@@ -26,19 +14,19 @@ per_day as (
         account,
         agent_id,
         day,
-        count(*) as contacts_finished,
-        count(*) filter (where status_group = 'success') as successes,
-        count(*) filter (where status_group = 'failure') as failures,
-        count(*) filter (where failure_category = 'no_answer') as failures_no_answer,
-        count(*) filter (where failure_category = 'busy') as failures_busy,
-        count(*) filter (where failure_category = 'voicemail') as failures_voicemail,
-        count(*) filter (where failure_category = 'declined') as failures_declined,
-        count(*) filter (where failure_category = 'invalid_number') as failures_invalid_number,
-        count(*) filter (where failure_category = 'spam_blocked') as failures_spam_blocked,
-        count(*) filter (where failure_category = 'carrier') as failures_carrier,
-        count(*) filter (where failure_category = 'platform') as failures_platform,
-        count(*) filter (where failure_category = 'other') as failures_other
-    from outcomes
+        cast(sum(contacts_finished) as bigint) as contacts_finished,
+        cast(sum(successes) as bigint) as successes,
+        cast(sum(failures) as bigint) as failures,
+        cast(sum(failures_no_answer) as bigint) as failures_no_answer,
+        cast(sum(failures_busy) as bigint) as failures_busy,
+        cast(sum(failures_voicemail) as bigint) as failures_voicemail,
+        cast(sum(failures_declined) as bigint) as failures_declined,
+        cast(sum(failures_invalid_number) as bigint) as failures_invalid_number,
+        cast(sum(failures_spam_blocked) as bigint) as failures_spam_blocked,
+        cast(sum(failures_carrier) as bigint) as failures_carrier,
+        cast(sum(failures_platform) as bigint) as failures_platform,
+        cast(sum(failures_other) as bigint) as failures_other
+    from analytics_intermediate.int_job_day_outcomes
     group by vendor, account, agent_id, day
 ),
 

@@ -4,32 +4,21 @@
 -- Contacts never called (no last_attempt_at) have no hour and are left out.
 -- day_of_week is ISO (1 = Monday .. 7 = Sunday). contacts_finished = successes + failures is the
 -- sample size; is_low_sample flags cells with fewer than 30 finished contacts, whose rate is noise.
--- success_rate = successes / nullif(successes + failures, 0).
+-- success_rate = successes / nullif(successes + failures, 0). The counts are summed from
+-- intermediate/int_job_hour_outcomes.sql, which a build keeps per job.
 
 with
-
-outcomes as (
-    select
-        vendor,
-        account,
-        last_attempt_local_at,
-        status_group
-    from analytics_intermediate.int_contact_outcomes
-    where job_is_reported
-        and status_group in ('success', 'failure')
-        and last_attempt_local_at is not null
-),
 
 per_hour as (
     select
         vendor,
         account,
-        cast(extract(isodow from last_attempt_local_at) as bigint) as day_of_week,
-        cast(extract(hour from last_attempt_local_at) as bigint) as hour_of_day,
-        count(*) as contacts_finished,
-        count(*) filter (where status_group = 'success') as successes,
-        count(*) filter (where status_group = 'failure') as failures
-    from outcomes
+        day_of_week,
+        hour_of_day,
+        cast(sum(contacts_finished) as bigint) as contacts_finished,
+        cast(sum(successes) as bigint) as successes,
+        cast(sum(failures) as bigint) as failures
+    from analytics_intermediate.int_job_hour_outcomes
     group by vendor, account, day_of_week, hour_of_day
 ),
 
