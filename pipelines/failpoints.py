@@ -2,7 +2,8 @@
 
 `CALLSYNC_FAILPOINT=<name>` (e.g. `list_page:2`, `detail_page:5`, `after_extract`,
 `after_normalize`, `load_complete`, `package_loaded:2`, `model:20`: the models' build, once 20 relations
-are built, seeds included) makes the process announce the point on stderr and kill
+are built, seeds included, or a redo of changed jobs after its 20th step, model_state.redo_jobs)
+makes the process announce the point on stderr and kill
 itself with SIGKILL when it gets there: no cleanup, no finally blocks, exactly like `kill -9`
 or an OOM kill. Unset, every check is one dictionary lookup.
 """

@@ -1,21 +1,23 @@
-"""Whether a sync must rebuild `analytics.*`, and what stays true when it does not (DuckDB).
+"""How much of `analytics.*` a sync must build, and what stays true when it builds less (DuckDB).
 
 The build's inputs — every .sql and .csv file under the sql folder, the settings that reach the SQL,
-the raw relations of each registered vendor and callsync's version — are digested into one
-fingerprint, stored in `analytics_intermediate.build_inputs` (one row) after a build. A sync takes
-the stored row out before it loads anything, so a run killed at any point leaves none and the next
-one rebuilds. When the inputs digest the same, the sync times are brought up to date (refresh_sync_times),
-and then the row is put back as it was when no data row changed; when a few jobs changed
-(SyncStats.jobs_changed, at most redo_limit), only their rows are redone by the steps the build recorded
-(redo_jobs).
+the raw relations of each registered vendor, callsync's, DuckDB's and sqlglot's versions — are digested
+into one fingerprint, stored in `analytics_intermediate.build_inputs` (one row) after a whole build. A
+sync takes the stored row out before it loads anything, so a run killed at any point leaves none and the
+next one rebuilds whole. When the inputs digest the same, the sync times are brought up to date
+(refresh_sync_times), and then the build is kept when no job changed, or, when a few did
+(SyncStats.jobs_changed, at most redo_limit), their rows are redone by the steps the whole build
+recorded (redo_jobs).
 
-No sqlglot, pandas or model planner here: an unchanged re-sync imports none of them.
+No sqlglot, pandas or model planner here: a re-sync that builds no more than that imports none of them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ INTERMEDIATE, STAGING, ANALYTICS = "analytics_intermediate", "analytics_staging"
 BUILD_INPUTS = f"{INTERMEDIATE}.build_inputs"
 BUILD_STEPS = f"{INTERMEDIATE}.build_steps"  # models.redo_steps of the build in the warehouse
 REDO_JOBS = "callsync:redo_jobs"  # in a step's select, the text literal that stands for the changed jobs' ids
+# A redo builds on a whole build at most this old: each one leaves deleted rows behind in what it rewrites.
+REBUILD_AFTER = timedelta(days=1)
 # The columns that carry a job's last sync time (raw `<vendor>.jobs.synced_at`) into built tables.
 SYNC_TIMES = {f"{INTERMEDIATE}.int_jobs__unioned": "last_synced_at", f"{ANALYTICS}.jobs": "last_synced_at",
               f"{INTERMEDIATE}.int_reported_jobs": "last_synced_at",
@@ -47,7 +51,8 @@ def inputs_fingerprint(con: duckdb.DuckDBPyConnection, sql_dir: Path, settings: 
     vendors = list(vendors)
     raw = con.execute("select table_schema, table_name from information_schema.tables where table_catalog = "
                       "current_database() and table_schema in (select unnest(?)) order by 1, 2", [vendors]).fetchall()
-    digest.update(json.dumps({"version": version(), "settings": settings, "vendors": vendors, "raw": raw},
+    versions = {"callsync": version(), "duckdb": duckdb.__version__, "sqlglot": metadata.version("sqlglot")}
+    digest.update(json.dumps({"versions": versions, "settings": settings, "vendors": vendors, "raw": raw},
                              sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -69,40 +74,63 @@ def store(con: duckdb.DuckDBPyConnection, build: Build) -> None:
                 f"cast(? as timestamptz) as built_at", list(build))
 
 
-def store_steps(con: duckdb.DuckDBPyConnection, steps: list[tuple[str, str]]) -> None:
+Step = tuple[str, bool, str | None]  # (relation, per job, select; None: a view, kept as it is)
+
+
+def store_steps(con: duckdb.DuckDBPyConnection, steps: list[Step]) -> None:
     """Record how to redo the build being made (models.redo_steps), in its transaction."""
-    con.execute(f"create or replace table {BUILD_STEPS} (relation varchar, sql varchar, position integer)")
-    con.executemany(f"insert into {BUILD_STEPS} values (?, ?, ?)",
-                    [[relation, sql, i] for i, (relation, sql) in enumerate(steps)])
+    con.execute(f"create or replace table {BUILD_STEPS} "
+                f"(position integer, relation varchar, per_job boolean, sql varchar)")
+    con.executemany(f"insert into {BUILD_STEPS} values (?, ?, ?, ?)",
+                    [[i, *step] for i, step in enumerate(steps)])
 
 
 def redo_jobs(con: duckdb.DuckDBPyConnection, job_ids: Collection[str], timezone: str) -> dict[str, int]:
     """The build over a sync that changed only `job_ids`, by the stored steps of a build of the same inputs
-    (`timezone` its session time zone, as models.build_models sets it), in one transaction: no SQL is
-    parsed or planned, so it costs what the changed jobs cost. Returns the row counts of the `analytics`
-    relations, as a build does."""
-    jobs = ", ".join(_quoted(job_id) for job_id in sorted(job_ids))
-    steps = con.execute(f"select relation, sql from {BUILD_STEPS} order by position").fetchall()
-    con.execute(f"set TimeZone = {_quoted(timezone)}")
+    (`timezone` its session time zone, as models.build_models sets it), in one transaction: without sqlglot
+    or the model planner, it costs what the changed jobs cost. Returns the row counts of the `analytics`
+    relations, as a build does. `model:N` (pipelines.failpoints) is its N-th step."""
+    jobs = ", ".join(literal(job_id) for job_id in sorted(job_ids))
+    steps = con.execute(f"select relation, per_job, sql from {BUILD_STEPS} order by position").fetchall()
+    set_timezone(con, timezone)
     con.begin()
     try:
-        for number, (relation, sql) in enumerate(steps, start=1):
-            restricted = sql.replace(f"'{REDO_JOBS}'", jobs)
-            where = f" where job_id in ({jobs})" if restricted != sql else ""
-            con.execute(f"delete from {relation}{where}")
-            con.execute(f"insert into {relation} {restricted}")
+        for number, (relation, per_job, sql) in enumerate(steps, start=1):
+            if sql is not None:
+                where = f" where job_id in ({jobs})" if per_job else ""
+                con.execute(f"delete from {relation}{where}")
+                con.execute(f"insert into {relation} {sql.replace(literal(REDO_JOBS), jobs)}")
             failpoints.reached("model", number)
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    analytics = relations(con) + relations(con, kind="VIEW")
-    return {f"{ANALYTICS}.{name}": count for name in sorted(analytics)
-            for (count,) in con.execute(f"select count(*) from {ANALYTICS}.{name}").fetchall()}
+    return {relation: count for relation, _, _ in steps if relation.startswith(f"{ANALYTICS}.")
+            for (count,) in con.execute(f"select count(*) from {relation}").fetchall()}
 
 
-def _quoted(text: str) -> str:
+def redo_limit(con: duckdb.DuckDBPyConnection, build: Build) -> int:
+    """How many changed jobs a sync may redo (redo_jobs) rather than rebuild: a quarter of the jobs, at most
+    1,000 (their ids are written into the SQL); none without recorded steps, or when the whole build is
+    older than REBUILD_AFTER."""
+    if datetime.now(UTC) - build[1] > REBUILD_AFTER:
+        return 0
+    try:
+        con.execute(f"select 1 from {BUILD_STEPS} limit 1")
+        (jobs,) = con.execute(f"select count(*) from {ANALYTICS}.jobs").fetchall()[0]
+    except duckdb.CatalogException:
+        return 0
+    return min(jobs // 4, 1000)
+
+
+def literal(text: str) -> str:
+    """`text` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def set_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+    """The session time zone the local-time models are built in ([callsync] report_timezone)."""
+    con.execute(f"set TimeZone = {literal(timezone)}")
 
 
 def refresh_sync_times(con: duckdb.DuckDBPyConnection, vendors: Iterable[str]) -> None:
@@ -127,16 +155,6 @@ def refresh_sync_times(con: duckdb.DuckDBPyConnection, vendors: Iterable[str]) -
     except BaseException:
         con.rollback()
         raise
-
-
-def redo_limit(con: duckdb.DuckDBPyConnection) -> int:
-    """The most changed jobs a build redoes (redo_jobs) rather than rebuilds: a quarter of the jobs, at most
-    1,000 (their ids are written into the SQL); 0 without recorded steps."""
-    try:
-        jobs = con.execute(f"select count(*) from {ANALYTICS}.jobs where exists (from {BUILD_STEPS})").fetchone()
-    except duckdb.CatalogException:
-        return 0
-    return min(jobs[0] // 4, 1000) if jobs else 0
 
 
 def relations(con: duckdb.DuckDBPyConnection, schema: str = ANALYTICS, kind: str = "BASE TABLE") -> list[str]:

@@ -139,8 +139,7 @@ def make_plan(vendors: Iterable[str], sql_dir: Path | None, relations_in: Callab
     declared = _per_job(sql_dir)
     if declared - known:
         raise ModelError(f"sql/per_job.csv: {', '.join(sorted(declared - known))} is no model of this sql folder")
-    per_job = (declared | {m.relation for m in unions}
-               | {f.model.relation for f in files if f.vendor and f.entity in entities})
+    per_job = declared | {m.relation for m in unions} | {f.model.relation for f in files if f.vendor}
     _views_where_read_once(by_name, per_job)
     return Plan(seeds, by_name, _order(by_name, known), known, per_job, column_docs.read(sql_dir))
 
@@ -184,26 +183,29 @@ def execute(plan: Plan, warehouse: Warehouse) -> dict[str, int]:
     return {n: warehouse.count(n) for n in plan.order if n in built and n.startswith(f"{ANALYTICS}.")}
 
 
-def redo_steps(plan: Plan, built: set[str]) -> list[tuple[str, str]]:
-    """How to redo this build after a sync that changed a few jobs (model_state.redo_jobs): each table built,
-    in order, as (relation, select). A per-job table's select reads only the changed jobs' rows of every
-    per-job relation (its ids written as model_state.REDO_JOBS), so its work grows with the jobs changed,
-    not with the warehouse; it replaces only their rows. Views and seeds stay as they are."""
-    steps = []
+def redo_steps(plan: Plan, built: set[str], columns: Callable[[str], list[tuple[str, str]]]) -> list[model_state.Step]:
+    """How to redo this build after a sync that changed a few jobs (model_state.redo_jobs), in build order:
+    each table built with its select, and each `analytics` view (kept, and counted). A per-job table's
+    select reads only the changed jobs' rows of every per-job relation (their ids written as
+    model_state.REDO_JOBS), so its work grows with the jobs changed, not with the warehouse, and it replaces
+    only their rows (by `job_id`, which `columns(relation)` must show)."""
+    steps: list[model_state.Step] = []
     for name in plan.order:
         model = plan.models[name]
-        if name not in built or model.kind != "table":
+        if name not in built or (model.kind != "table" and not name.startswith(f"{ANALYTICS}.")):
             continue
-        if name not in plan.per_job:
-            steps.append((name, model.sql))
+        if model.kind != "table" or name not in plan.per_job:
+            steps.append((name, False, model.sql if model.kind == "table" else None))
             continue
+        if "job_id" not in {column for column, _ in columns(name)}:
+            raise ModelError(f"{model.origin}: per job (sql/per_job.csv), but {name} has no job_id column")
         tree = _parse(model.sql, model.origin)
         for table in list(tree.find_all(exp.Table)):
             if f"{table.db.lower()}.{table.name.lower()}" in plan.per_job:
                 alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
                 table.replace(exp.Subquery(this=_for_jobs(exp.select("*").from_(table.copy())), alias=alias))
         model_rows = exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("model")))
-        steps.append((name, _for_jobs(exp.select("*").from_(model_rows)).sql(dialect="duckdb")))
+        steps.append((name, True, _for_jobs(exp.select("*").from_(model_rows)).sql(dialect="duckdb")))
     return steps
 
 
@@ -304,8 +306,12 @@ def _engine_unions(loaded: dict[str, set[str]]) -> list[Model]:
 
 def _per_job(sql_dir: Path) -> set[str]:
     """sql/per_job.csv: the models whose rows for a job follow from that job's rows alone (and from
-    tables read whole that are not per job: seeds, settings), so a build may redo one job at a time."""
-    with (sql_dir / "per_job.csv").open(newline="") as handle:
+    tables read whole that are not per job: seeds, settings), so a build may redo one job at a time.
+    Without the file (a models folder from before it) no shared model is per job."""
+    path = sql_dir / "per_job.csv"
+    if not path.exists():
+        return set()
+    with path.open(newline="") as handle:
         return {row["relation"] for row in csv.DictReader(handle)}
 
 
@@ -386,10 +392,6 @@ def _duplicate(models: list[Model]) -> Model:
 def _type(name: str, dialect: str) -> Any:
     kind = exp.DataType.build(name, dialect=dialect).this
     return exp.DataType.Type.VARCHAR if kind in _TEXT_TYPES else kind
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 # --- warehouses ----------------------------------------------------------------------------------
@@ -494,7 +496,7 @@ class Warehouse:
         if self.dialect not in _COLUMN_COMMENTS:
             return
         for column, text in descriptions.items():
-            self.execute(f"comment on column {relation}.{column} is '{_quote(text)}'",
+            self.execute(f"comment on column {relation}.{column} is {model_state.literal(text)}",
                          f"sql/columns.csv: {relation}.{column}")
 
 
@@ -513,11 +515,11 @@ class DuckDBWarehouse(Warehouse):
         return sql.replace("%s", "?")
 
     def record_steps(self, plan: Plan, built: set[str]) -> None:
-        model_state.store_steps(self.con, redo_steps(plan, built))
+        model_state.store_steps(self.con, redo_steps(plan, built, self.columns))
 
     def set_timezone(self, timezone: str) -> None:
         try:
-            self.con.execute(f"set TimeZone = '{_quote(timezone)}'")
+            model_state.set_timezone(self.con, timezone)
         except duckdb.Error as e:
             raise ModelError(f"time zone {timezone!r}: {e}") from None
 
@@ -585,7 +587,7 @@ class DltWarehouse(Warehouse):
                 log.warning("%s: [callsync] report_timezone is not applied on this destination", self.name)
             return
         try:
-            self.client.execute_sql(template.format(tz=f"'{_quote(timezone)}'"))
+            self.client.execute_sql(template.format(tz=model_state.literal(timezone)))
         except Exception as e:
             raise ModelError(f"time zone {timezone!r}: {str(e).strip().splitlines()[0]}") from None
 

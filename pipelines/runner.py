@@ -7,6 +7,7 @@ section's key. Command-line flags override config, which overrides the defaults 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import queue
 import shutil
@@ -36,6 +37,8 @@ from pipelines.sync_state import JobState, load_known_jobs
 from pipelines.vendors import VENDORS, VendorSpec
 
 DEFAULT_DUCKDB = destinations.DEFAULT_DUCKDB
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -376,9 +379,9 @@ def sync(vendors: list[str] | None = None, duckdb_path: str | os.PathLike | None
          refresh: bool = False, on_progress: Callable[[str, SyncStats], None] | None = None,
          destination: str | None = None, on_finished: Callable[[VendorRun], None] | None = None) -> SyncResult:
     """Sync every configured vendor (or those named) into the warehouse (DuckDB unless `destination`
-    or `[callsync] destination` names another dlt destination), then rebuild `analytics.*`. Every
-    (vendor, account) is fetched side by side; their loads take turns (Writer). `on_finished(run)` is
-    called (on this thread) as each one ends, so its summary need not wait for the rest."""
+    or `[callsync] destination` names another dlt destination), then build `analytics.*` (build_models).
+    Every (vendor, account) is fetched side by side; their loads take turns (Writer). `on_finished(run)`
+    is called (on this thread) as each one ends, so its summary need not wait for the rest."""
     accounts = {spec.name: keys for spec, keys in selected_accounts(vendors).items()}
     specs = [VENDORS[name] for name in accounts]
 
@@ -468,7 +471,7 @@ def changed_jobs(runs: list[VendorRun]) -> set[str] | None:
 
 def build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None = None,
                  previous: model_state.Build | None = None, changed: set[str] | None = None) -> None:
-    """Rebuild `analytics.*` from whatever is loaded, recording failures and the time in `result`. Without a
+    """Build `analytics.*` from whatever is loaded, recording failures and the time in `result`. Without a
     `connection`, a DuckDB file is held for the build alone (waiting up to `lock_timeout_s` for readers).
     `previous`: the build row a sync took out; over the same inputs, `changed` (changed_jobs) says what to
     redo: nothing when empty (the build is kept), only those jobs when few (model_state.redo_jobs)."""
@@ -489,8 +492,9 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
             inputs = None
             if isinstance(client, duckdb.DuckDBPyConnection):
                 inputs = model_state.inputs_fingerprint(client, sql_dir or SQL_DIR, model_settings(config), VENDORS)
-                if previous is not None and previous[0] == inputs and len(changed) <= model_state.redo_limit(client):
-                    _redo(client, result, previous, changed, config.report_timezone)
+                if previous is not None and previous[0] == inputs and \
+                        len(changed) <= model_state.redo_limit(client, previous) and \
+                        _reuse_build(client, result, previous, changed, config.report_timezone):
                     return
             from pipelines import models  # the planner and sqlglot only when something is built
 
@@ -505,19 +509,26 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
         result.models_error = str(e).splitlines()[0]
 
 
-def _redo(client: duckdb.DuckDBPyConnection, result: SyncResult, previous: model_state.Build,
-          changed: set[str], timezone: str) -> None:
-    """The build over the same inputs: its job sync times refreshed, then kept as it is when no data row
-    changed, or redone for the few jobs that did (model_state.redo_jobs)."""
+def _reuse_build(client: duckdb.DuckDBPyConnection, result: SyncResult, previous: model_state.Build,
+                 changed: set[str], timezone: str) -> bool:
+    """The build over the same inputs, its job sync times refreshed: kept as it is when no job changed, or
+    redone for the few that did (model_state.redo_jobs). False when the redo failed (rolled back whole,
+    say the steps of a build of another DuckDB): the caller rebuilds."""
     model_state.refresh_sync_times(client, VENDORS)
     if changed:
-        result.models = model_state.redo_jobs(client, changed, timezone)
+        try:
+            result.models = model_state.redo_jobs(client, changed, timezone)
+        except duckdb.Error as e:
+            log.warning("models: redoing %d changed job(s) failed, rebuilding whole: %s", len(changed),
+                        str(e).splitlines()[0])
+            return False
         result.models_jobs = len(changed)
     else:
         result.models_skipped = True
-    model_state.store(client, previous if not changed else (previous[0], datetime.now(UTC)))
+    model_state.store(client, previous)  # built_at stays the whole build's (model_state.REBUILD_AFTER)
     result.unknown_statuses = model_state.unknown_statuses(
         lambda sql: client.execute(sql).fetchall(), set(model_state.relations(client)))
+    return True
 
 
 def model_settings(config: CallsyncConfig) -> dict[str, Any]:

@@ -78,7 +78,9 @@ def test_syncs_under_hostile_responses_converge_to_the_truth(workdir, monkeypatc
         db = workdir / "w.duckdb"
         sim.set_faults(**HOSTILE, seed=5)
         hit = Counter()
-        for _ in range(2):
+        for cycle in range(4):  # two cycles, and more while a kind of hostile response was not met (they are random)
+            if cycle >= 2 and min(hit.values()) > 0:
+                break
             result = runner.sync(list(VENDORS), db)
             hit.update(duplicates=sum(r.stats.duplicates for r in result.runs),
                        rejected=sum(r.stats.rejected for r in result.runs),

@@ -44,7 +44,7 @@ class SyncOptions:
 
 @dataclass
 class SyncStats:
-    """What a run did, for the command's summary: counters only."""
+    """What a run did: counters for the command's summary, and the jobs it changed for the models."""
 
     jobs_listed: int = 0
     jobs_to_fetch: int = 0
@@ -56,7 +56,6 @@ class SyncStats:
     requests: int = 0
     retries: int = 0
     contacts: int = 0  # in the jobs fetched (VendorApi.contact_tables), whatever tables a vendor keeps them in
-    rows_unchanged: int = 0  # list rows loaded again as they were (only their synced_at is new); counted in rows
     packages_resumed: int = 0  # a killed run's packages loaded before this run (runner)
     first_request_at: float | None = None  # time.monotonic() of the first request and last response
     last_response_at: float | None = None
@@ -232,8 +231,6 @@ class SyncRun:
                 assert prev is not None  # a job never seen needs a fetch
                 if prev.missing_since is not None or prev.row_digest != digest:  # listed again, or its row moved
                     self._record_state(job.job_id, replace(prev, missing_since=None, row_digest=digest))
-                else:
-                    self.stats.rows_unchanged += 1
             yield from self.out.add(self.api.jobs_table, page.take(pa.array(unchanged, pa.int64())))
 
     def _submit(self, job: ListedJob, list_row: pa.Table | None, fetcher: DetailFetcher,
