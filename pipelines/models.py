@@ -80,6 +80,7 @@ class Model:
     origin: str  # the file it came from, or how it was generated; used in error messages
     refs: set[str] = field(default_factory=set)
     union: dict[str, str] | None = None  # a generated union: its declared columns -> types
+    tree: exp.Expr | None = None  # `sql` as the planner parsed it (a file's model), for redo_steps
 
 
 @dataclass
@@ -199,19 +200,21 @@ def redo_steps(plan: Plan, built: set[str], columns: Callable[[str], list[tuple[
             continue
         if "job_id" not in {column for column, _ in columns(name)}:
             raise ModelError(f"{model.origin}: per job (sql/per_job.csv), but {name} has no job_id column")
-        tree = _parse(model.sql, model.origin)
+        tree = model.tree.copy() if model.tree else _parse(model.sql, model.origin)
         for table in list(tree.find_all(exp.Table)):
             if f"{table.db.lower()}.{table.name.lower()}" in plan.per_job:
                 alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
-                table.replace(exp.Subquery(this=_for_jobs(exp.select("*").from_(table.copy())), alias=alias))
+                table.replace(exp.Subquery(this=_for_jobs(table.copy()), alias=alias))
         model_rows = exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("model")))
-        steps.append((name, True, _for_jobs(exp.select("*").from_(model_rows)).sql(dialect="duckdb")))
+        steps.append((name, True, _for_jobs(model_rows).sql(dialect="duckdb", copy=False)))
     return steps
 
 
-def _for_jobs(select: exp.Select) -> exp.Select:
-    """`select` restricted to the changed jobs (model_state.REDO_JOBS)."""
-    return select.where(exp.column("job_id").isin(exp.Literal.string(model_state.REDO_JOBS)))
+def _for_jobs(rows: exp.Expr) -> exp.Select:
+    """`select * from rows` restricted to the changed jobs (model_state.REDO_JOBS); builds on `rows` itself
+    (sqlglot's builders copy their arguments unless told not to)."""
+    changed = exp.column("job_id").isin(exp.Literal.string(model_state.REDO_JOBS))
+    return exp.select("*").from_(rows, copy=False).where(changed, copy=False)
 
 
 def unknown_statuses(target: Any) -> list[tuple[str, str, str | None, int]]:
@@ -265,14 +268,14 @@ def _prepare(file: _File, raw_tables: set[str] | None) -> Model:
     missing = [t for t in file.tree.find_all(exp.Table)
                if file.vendor and t.db.lower() == file.vendor and t.name.lower() not in (raw_tables or set())]
     if not missing:
-        return Model(model.relation, model.kind, model.sql, model.origin, set(model.refs))
+        return Model(model.relation, model.kind, model.sql, model.origin, set(model.refs), tree=file.tree)
     tree = file.tree.copy()
     columns = sorted({c.name for c in tree.find_all(exp.Column) if re.fullmatch(_NAME, c.name)})
     for table in list(tree.find_all(exp.Table)):
         if table.db.lower() == file.vendor and table.name.lower() not in (raw_tables or set()):
             empty = exp.select(*(exp.alias_(exp.Null(), c, quoted=True) for c in columns)).limit(0)
             table.replace(empty.subquery(table.alias_or_name))
-    return Model(model.relation, model.kind, tree.sql(dialect="duckdb"), model.origin, set(model.refs))
+    return Model(model.relation, model.kind, tree.sql(dialect="duckdb"), model.origin, set(model.refs), tree=tree)
 
 
 def _settings_model(settings: dict[str, bool]) -> Model:
