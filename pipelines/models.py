@@ -193,10 +193,14 @@ def redo_steps(plan: Plan, built: set[str], columns: Callable[[str], list[tuple[
     steps: list[model_state.Step] = []
     for name in plan.order:
         model = plan.models[name]
-        if name not in built or (model.kind != "table" and not name.startswith(f"{ANALYTICS}.")):
+        if name not in built:
             continue
-        if model.kind != "table" or name not in plan.per_job:
-            steps.append((name, False, model.sql if model.kind == "table" else None))
+        if model.kind != "table":
+            if name.startswith(f"{ANALYTICS}."):
+                steps.append((name, False, None))
+            continue
+        if name not in plan.per_job:
+            steps.append((name, False, model.sql))
             continue
         if "job_id" not in {column for column, _ in columns(name)}:
             raise ModelError(f"{model.origin}: per job (sql/per_job.csv), but {name} has no job_id column")

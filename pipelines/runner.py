@@ -474,16 +474,17 @@ def build_models(target: Path | Warehouse, result: SyncResult, connection: duckd
     """Build `analytics.*` from whatever is loaded, recording failures and the time in `result`. Without a
     `connection`, a DuckDB file is held for the build alone (waiting up to `lock_timeout_s` for readers).
     `previous`: the build row a sync took out; over the same inputs, `changed` (changed_jobs) says what to
-    redo: nothing when empty (the build is kept), only those jobs when few (model_state.redo_jobs)."""
+    redo: nothing when empty (the build is kept), only those jobs when few (model_state.redo_jobs), all of
+    it when None (not known)."""
     started = time.monotonic()
     try:
-        _build_models(target, result, connection, previous if changed is not None else None, changed or set())
+        _build_models(target, result, connection, previous, changed)
     finally:
         result.models_seconds = time.monotonic() - started
 
 
 def _build_models(target: Path | Warehouse, result: SyncResult, connection: duckdb.DuckDBPyConnection | None,
-                  previous: model_state.Build | None, changed: set[str]) -> None:
+                  previous: model_state.Build | None, changed: set[str] | None) -> None:
     warehouse = target if isinstance(target, Warehouse) else destinations.duckdb_warehouse(Path(target))
     config = callsync_config()
     sql_dir = Path(config.sql_dir) if config.sql_dir else None
@@ -492,7 +493,7 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
             inputs = None
             if isinstance(client, duckdb.DuckDBPyConnection):
                 inputs = model_state.inputs_fingerprint(client, sql_dir or SQL_DIR, model_settings(config), VENDORS)
-                if previous is not None and previous[0] == inputs and \
+                if previous is not None and changed is not None and previous[0] == inputs and \
                         len(changed) <= model_state.redo_limit(client, previous) and \
                         _reuse_build(client, result, previous, changed, config.report_timezone):
                     return
@@ -512,8 +513,8 @@ def _build_models(target: Path | Warehouse, result: SyncResult, connection: duck
 def _reuse_build(client: duckdb.DuckDBPyConnection, result: SyncResult, previous: model_state.Build,
                  changed: set[str], timezone: str) -> bool:
     """The build over the same inputs, its job sync times refreshed: kept as it is when no job changed, or
-    redone for the few that did (model_state.redo_jobs). False when the redo failed (rolled back whole,
-    say the steps of a build of another DuckDB): the caller rebuilds."""
+    redone for the few that did (model_state.redo_jobs). False when the redo failed (rolled back whole:
+    a step DuckDB could not run): the caller rebuilds."""
     model_state.refresh_sync_times(client, VENDORS)
     if changed:
         try:

@@ -151,6 +151,7 @@ def test_a_job_with_a_failed_part_loads_none_of_its_pages():
     (tables,) = _packages(sync_jobs(_FailingPartApi(2), SyncOptions(), stats))
     assert stats.jobs_failed == 2 and "sync_state" not in tables and "contacts" not in tables
     assert sorted(r["job_id"] for r in tables["sync_errors"]) == ["j1", "j2"]
+    assert stats.jobs_changed == {"j1", "j2"}  # their error rows are new: the models redo them
 
 
 def test_a_concurrency_below_one_is_a_config_error(sim, workdir, monkeypatch):

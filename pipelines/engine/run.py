@@ -61,8 +61,8 @@ class SyncStats:
     last_response_at: float | None = None
     rows: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
-    # Jobs whose rows this run may have changed (detail due, list row moved, state or error recorded): a
-    # superset, so that the models may redo only these jobs (runner.changed_jobs, model_state.redo_jobs).
+    # Jobs whose rows this run may have changed: its detail was due (every detail, history, state and error
+    # row is of such a job) or its list row moved. The models redo only these (runner.changed_jobs).
     jobs_changed: set[str] = field(default_factory=set)
 
 
@@ -230,6 +230,7 @@ class SyncRun:
                 unchanged.append(i)
                 assert prev is not None  # a job never seen needs a fetch
                 if prev.missing_since is not None or prev.row_digest != digest:  # listed again, or its row moved
+                    self.stats.jobs_changed.add(job.job_id)
                     self._record_state(job.job_id, replace(prev, missing_since=None, row_digest=digest))
             yield from self.out.add(self.api.jobs_table, page.take(pa.array(unchanged, pa.int64())))
 
@@ -302,15 +303,12 @@ class SyncRun:
     def _record_state(self, job_id: str, state: JobState) -> None:
         if state.is_deleted:
             self.stats.jobs_deleted += 1
-        self.stats.jobs_changed.add(job_id)
         self.states.append(state.row(self.account, job_id))
 
     def record_failure(self, job_id: str | None, error: HttpError) -> None:
         """A job's failure, or (`job_id` None) the list's: one line in the summary and in `sync_errors`."""
         pii = self.options.pii
         self.stats.jobs_failed += 1
-        if job_id is not None:
-            self.stats.jobs_changed.add(job_id)
         self.stats.errors.append(pii.text(f"job {job_id}: {error}" if job_id else f"job list: {error}"))
         self.errors.append({"vendor": self.api.vendor, "account": self.account, "job_id": job_id,
                             "error": pii.text(str(error)), "occurred_at": self.now})
