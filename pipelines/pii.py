@@ -48,8 +48,8 @@ form has fewer. Not recognised: a number followed by another digit group with th
 in a region that dials abroad with another prefix (`0044 20 ...` in the US).
 
 The mode in force (and an id of the key, never the key) is recorded per account in the raw table
-`<vendor>.personal_data`, loaded with the data it describes; `analytics.contacts.pii_mode` shows it
-(`as_is` for data loaded before modes existed). A vendor dataset holds one mode: a sync whose mode
+`<vendor>.personal_data`, loaded with the data it describes; `analytics.contacts.pii_mode` shows it.
+A vendor dataset holds one mode: a sync whose mode
 or key differs from what the dataset (any of its accounts) was loaded with fails for that account,
 loading nothing (mixed values would break joins on numbers).
 """
@@ -295,24 +295,17 @@ class Pii:
 
 
 def recorded(sql_client_factory) -> set[tuple[str, str | None]]:
-    """(mode, key id) the vendor dataset's data was stored with: its accounts' `personal_data` rows,
-    or, for data loaded before personal-data modes existed (`sync_state` rows but no such row), `as_is`."""
+    """(mode, key id) the vendor dataset's data was stored with: its accounts' `personal_data` rows. Every
+    run's first package holds its account's row, so a dataset with data has one."""
     from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-    def query(table: str, columns: str) -> list:
+    try:
         with sql_client_factory() as client:
-            return list(client.execute_sql(f"select {columns} from {client.make_qualified_table_name(table)}") or [])
-
-    try:
-        rows = query(PERSONAL_DATA.name, "pii_mode, pii_key_id")
-    except DatabaseUndefinedRelation:
-        rows = []
-    if rows:
-        return {(mode or AS_IS, key_id) for mode, key_id in rows}
-    try:
-        return {(AS_IS, None)} if query("sync_state", "count(*)")[0][0] else set()
+            table = client.make_qualified_table_name(PERSONAL_DATA.name)
+            rows = client.execute_sql(f"select pii_mode, pii_key_id from {table}") or []
     except DatabaseUndefinedRelation:
         return set()
+    return {(mode, key_id) for mode, key_id in rows}
 
 
 def check_recorded(sql_client_factory, pii: Pii) -> None:

@@ -281,16 +281,19 @@ def test_changing_the_mode_or_the_key_of_a_warehouse_is_refused(world, workdir, 
     assert callsync(*one, cwd=workdir, env=env).returncode == EXIT_OK
 
 
-def test_a_warehouse_loaded_before_modes_existed_counts_as_as_is(workdir):
-    """No `personal_data` row but `sync_state` rows: the data was loaded as it came."""
-    con = duckdb.connect(str(workdir / "old.duckdb"))
-    con.execute("create schema talkifai; create table talkifai.sync_state (account varchar, job_id varchar)")
+def test_only_personal_data_rows_say_how_a_dataset_was_loaded(workdir):
+    """Other tables' rows are no evidence of a mode (no fallback for warehouses older than the modes):
+    without `personal_data` any mode may load; with an `as_is` row there, only `as_is`."""
+    con = duckdb.connect(str(workdir / "w.duckdb"))
+    con.execute("create schema talkifai; create table talkifai.sync_state (account varchar, job_id varchar); "
+                "insert into talkifai.sync_state values ('default', 'j1')")
     con.close()
-    pipeline = make_pipeline("talkifai", "default", workdir / "old.duckdb")
+    pipeline = make_pipeline("talkifai", "default", workdir / "w.duckdb")
     assert recorded(pipeline.sql_client) == set()
-    check_recorded(pipeline.sql_client, PII)  # nothing loaded yet: any mode
-    con = duckdb.connect(str(workdir / "old.duckdb"))
-    con.execute("insert into talkifai.sync_state values ('default', 'j1')")
+    check_recorded(pipeline.sql_client, PII)
+    con = duckdb.connect(str(workdir / "w.duckdb"))
+    con.execute("create table talkifai.personal_data (account varchar, pii_mode varchar, pii_key_id varchar); "
+                "insert into talkifai.personal_data values ('default', 'as_is', null)")
     con.close()
     assert recorded(pipeline.sql_client) == {("as_is", None)}
     check_recorded(pipeline.sql_client, Pii())
