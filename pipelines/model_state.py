@@ -105,8 +105,8 @@ def redo_jobs(con: duckdb.DuckDBPyConnection, job_ids: Collection[str], timezone
     except BaseException:
         con.rollback()
         raise
-    return {relation: count for relation, _, _ in steps if relation.startswith(f"{ANALYTICS}.")
-            for (count,) in con.execute(f"select count(*) from {relation}").fetchall()}
+    published = [relation for relation, _, _ in steps if relation.startswith(f"{ANALYTICS}.")]
+    return {relation: con.execute(f"select count(*) from {relation}").fetchall()[0][0] for relation in published}
 
 
 def redo_limit(con: duckdb.DuckDBPyConnection, build: Build) -> int:
