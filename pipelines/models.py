@@ -553,10 +553,10 @@ class DuckDBWarehouse(Warehouse):
         return set(self.relation_kinds(schema)) if exists and exists[0] else None
 
     def columns(self, relation: str) -> list[tuple[str, str]]:
-        schema, name = relation.split(".")
+        schema, name = relation.split(".")  # duckdb_columns(): information_schema.columns without its view (4x)
         return self.con.execute(
-            "select column_name, data_type from information_schema.columns where table_catalog = current_database() "
-            "and table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+            "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+            "and schema_name = ? and table_name = ? order by column_index", [schema, name]).fetchall()
 
 
 # How to set the session time zone, per sqlglot dialect (`{tz}` is quoted already).
