@@ -49,9 +49,9 @@ in a region that dials abroad with another prefix (`0044 20 ...` in the US).
 
 The mode in force (and an id of the key, never the key) is recorded per account in the raw table
 `<vendor>.personal_data`, loaded with the data it describes; `analytics.contacts.pii_mode` shows it.
-A vendor dataset holds one mode: a sync whose mode
-or key differs from what the dataset (any of its accounts) was loaded with fails for that account,
-loading nothing (mixed values would break joins on numbers).
+A vendor dataset holds one mode: a sync whose mode or key differs from what the dataset (any of its
+accounts) was loaded with fails for that account, loading nothing (mixed values would break joins on
+numbers).
 """
 from __future__ import annotations
 

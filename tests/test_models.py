@@ -445,6 +445,9 @@ def test_unregistered_vendor_is_an_error(tmp_path):
         build_models(con, ["nosuchvendor"])
 
 
+STG_CONTACTS = (SQL_DIR / "staging" / "stg_talkifai__contacts.sql").read_text()
+
+
 def sql_copy(tmp_path: Path, extra: dict[str, str]) -> Path:
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
@@ -462,6 +465,14 @@ def sql_copy(tmp_path: Path, extra: dict[str, str]) -> Path:
                  r"sql/marts/orphan\.sql: references unknown relation analytics\.nowhere", id="unknown_ref"),
     pytest.param({"marts/contacts.sql": "select 1 as x"},
                  r"sql/marts/contacts\.sql: .*generated", id="shadows_generated_core"),
+    pytest.param({"staging/stg_talkifai__contacts.sql": STG_CONTACTS.replace(
+                     "    cast(call_duration as double) as call_duration_s,\n", "")},
+                 r"int_contacts__unioned: analytics_staging\.stg_talkifai__contacts has no column call_duration_s "
+                 r"\(sql/vendor_entities\.csv\)", id="union_member_lacks_a_column"),
+    pytest.param({"staging/stg_talkifai__contacts.sql": STG_CONTACTS.replace(
+                     "cast(attempt_count as bigint)", "cast(attempt_count as varchar)")},
+                 r"int_contacts__unioned: column attempt_count is VARCHAR in analytics_staging\.stg_talkifai__contacts "
+                 r"but bigint in sql/vendor_entities\.csv", id="union_member_column_of_another_type"),
 ])
 def test_model_errors_name_the_file_and_keep_the_previous_build(tmp_path, extra, message):
     con = make_raw(tmp_path / "w.duckdb")
